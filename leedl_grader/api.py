@@ -1,0 +1,171 @@
+"""The library API. Each CLI command calls exactly one function here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import batch, build as builder, course as courses, release as releaser, results, sandbox, validate as validator
+from .course import Chapter, CourseError
+from .model import SubmissionResult
+from .runner import JudgeOptions
+from .submissions import Submission, SubmissionError, discover
+
+
+class LeedlError(Exception):
+    """A user error, shown as one clear line."""
+
+
+def sandbox_mode(*, require_strict: bool = False, insecure: bool = False) -> str:
+    ok, why = sandbox.strict_available()
+    if ok:
+        return sandbox.STRICT
+    if require_strict and not insecure:
+        raise LeedlError(
+            f"strict isolation is not available here ({why}); grading a class without it lets a "
+            "hostile submission forge grades. Run as root on Linux, or pass --insecure to accept the risk."
+        )
+    return sandbox.PROCESS
+
+
+def course_root(course: Path | None = None) -> Path:
+    root = Path(course).resolve() if course else courses.find_course()
+    if root is None:
+        raise LeedlError("no course found: run inside a leedl course (a folder with assignments/) or pass --course")
+    return root
+
+
+def chapter(name: str, course: Path | None = None) -> tuple[Path, Chapter]:
+    root = course_root(course)
+    try:
+        return root, courses.resolve_chapter(root, name)
+    except CourseError as exc:
+        raise LeedlError(str(exc)) from None
+
+
+# --- list ---------------------------------------------------------------------------------------
+def list_chapters(course: Path | None = None) -> list[tuple[str, str, list[tuple[str, float, float]]]]:
+    root = course_root(course)
+    rows = []
+    for ch in courses.chapters(root):
+        pub = courses.load_suite(ch, "public")
+        hid = courses.load_suite(ch, "hidden")
+        rows.append((ch.name, ch.title, [
+            (e.name, sum(c.points for c in pub if c.exercise == e.name), sum(c.points for c in hid if c.exercise == e.name))
+            for e in ch.exercises
+        ]))
+    return rows
+
+
+# --- check --------------------------------------------------------------------------------------
+def _bundle_chapter(name: str, where: Path) -> Path | None:
+    """A released bundle: ``where/<chapter>/chapter.toml`` (or ``where`` itself)."""
+    for d in [where, *sorted(p for p in where.iterdir() if p.is_dir())]:
+        if (d / "chapter.toml").is_file() and name in (d.name, d.name.split("_", 1)[0]):
+            return d
+    return None
+
+
+def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, seed: int | None = None,
+          device: str = "cpu", course: Path | None = None, json_out: Path | None = None) -> SubmissionResult:
+    """A student's self-check of one working copy (public checks; ``hidden`` where present)."""
+    cwd = Path.cwd()
+    root = Path(course).resolve() if course else courses.find_course()
+    if root is not None and (root / "assignments").is_dir():
+        root, ch = chapter(chapter_name, root)
+        suite_root = ""
+        default_path = cwd / ch.name if (cwd / ch.name).is_dir() else ch.root
+    else:
+        bundle = _bundle_chapter(chapter_name, cwd if path is None else Path(path).resolve().parent)
+        if bundle is None:
+            raise LeedlError(f"no chapter {chapter_name!r} here: run inside the released bundle or the course")
+        ch = courses.load_chapter(bundle)
+        root, suite_root, default_path = bundle.parent, str(bundle), bundle
+    kinds = ("public",)
+    if hidden:
+        if not (ch.root / "hidden").is_dir() or not (root / "solutions" / ch.name).is_dir():
+            raise LeedlError("--hidden needs the course's hidden checks and reference (instructors only)")
+        kinds = ("public", "hidden")
+    target = Path(path).resolve() if path else default_path
+    if not target.is_dir():
+        raise LeedlError(f"{target} is not a folder")
+    suite = batch.Suite(course=str(root), chapter=ch.name, kinds=kinds, chapter_root=suite_root)
+    options = JudgeOptions(mode=sandbox_mode(), device=device)
+    sub = Submission(target.name if target.name != ch.name else "self-check", target)
+    seed = batch.new_seed() if seed is None else seed
+    (result,) = batch.grade_many(suite, [sub], None, options, seed=seed, jobs=1, force=True)
+    if json_out is not None:
+        results.atomic_write(Path(json_out), json.dumps(results.to_json(result), indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+# --- grade --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchOutcome:
+    chapter: Chapter
+    results: tuple[SubmissionResult, ...]
+    skipped: int
+    seed: int
+    mode: str
+    gradebook: Path
+
+
+def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, device: str = "cpu",
+          seed: int | None = None, force: bool = False, insecure: bool = False, course: Path | None = None,
+          on_start: Callable[[int], None] | None = None,
+          on_result: Callable[[SubmissionResult, bool], None] | None = None) -> BatchOutcome:
+    root, ch = chapter(chapter_name, course)
+    mode = sandbox_mode(require_strict=True, insecure=insecure)
+    try:
+        subs = discover(Path(submissions))
+    except SubmissionError as exc:
+        raise LeedlError(str(exc)) from None
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = batch.batch_seed(out, seed)
+    if on_start:
+        on_start(len(subs))
+    suite = batch.Suite(course=str(root), chapter=ch.name, kinds=("public", "hidden"))
+    skipped = [0]
+
+    def note(r, was_skipped):
+        skipped[0] += was_skipped
+        if on_result:
+            on_result(r, was_skipped)
+
+    graded = batch.grade_many(suite, subs, out, JudgeOptions(mode=mode, device=device), seed=seed, jobs=jobs,
+                              force=force, on_result=note)
+    names = {s.student for s in subs}
+    graded = [r for r in graded if r.student in names]
+    book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded)
+    return BatchOutcome(ch, tuple(sorted(graded, key=lambda r: r.student)), skipped[0], seed, mode, book)
+
+
+# --- instructors --------------------------------------------------------------------------------
+def build(chapter_name: str | None = None, course: Path | None = None) -> list[Path]:
+    root = course_root(course)
+    chs = [chapter(chapter_name, root)[1]] if chapter_name else courses.chapters(root)
+    written = []
+    for ch in chs:
+        written += builder.build(root, ch)
+    return written
+
+
+def release(chapter_name: str, out: Path, course: Path | None = None) -> Path:
+    root, ch = chapter(chapter_name, course)
+    try:
+        return releaser.release(root, ch, Path(out))
+    except releaser.ReleaseError as exc:
+        raise LeedlError(str(exc)) from None
+
+
+def validate(chapter_name: str | None = None, *, seed: int | None = None, jobs: int = 1, device: str = "cpu",
+             course: Path | None = None, on_result=None) -> list[validator.ValidationReport]:
+    root = course_root(course)
+    chs = [chapter(chapter_name, root)[1]] if chapter_name else courses.chapters(root)
+    seed = batch.new_seed() if seed is None else seed
+    mode = sandbox_mode()
+    return [validator.validate(root, ch, seed=seed, jobs=jobs, mode=mode, device=device, on_result=on_result)
+            for ch in chs]

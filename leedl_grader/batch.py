@@ -1,0 +1,188 @@
+"""Grade many submissions: a local process pool of judges (concurrent.futures), resumable.
+
+Each pool process is a judge with its own zygote; a submission is graded start to finish in one
+judge. Results are written by the parent as each submission finishes (atomically), so a batch
+killed midway loses nothing finished, and a rerun skips every submission whose content, checks,
+reference, grader version, seed and device are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import secrets
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__, course as courses, results
+from .model import CheckResult, Outcome, SubmissionResult
+from .runner import Judge, JudgeOptions
+from .submissions import Submission, SubmissionError, chapter_folder, content_hash, safe_extract, tree_hash
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What a judge needs to rebuild itself in another process: only paths and names."""
+
+    course: str  # course root (or a bundle root)
+    chapter: str  # full chapter name
+    kinds: tuple[str, ...]  # ("public",), ("public", "hidden")
+    chapter_root: str = ""  # explicit chapter folder (a student's bundle); default: assignments/<chapter>
+
+    def load(self):
+        root = Path(self.chapter_root) if self.chapter_root else Path(self.course) / "assignments" / self.chapter
+        chapter = courses.load_chapter(root)
+        checks = tuple(c for k in self.kinds for c in courses.load_suite(chapter, k))
+        order = {e.name: i for i, e in enumerate(chapter.exercises)}
+        checks = tuple(sorted(checks, key=lambda c: (order[c.exercise], c.visibility != "visible")))
+        reference = courses.load_reference(Path(self.course), chapter) if "hidden" in self.kinds else None
+        data = courses.public_data(chapter)
+        return chapter, checks, reference, data
+
+    def fingerprint(self) -> str:
+        course = Path(self.course)
+        root = Path(self.chapter_root) if self.chapter_root else course / "assignments" / self.chapter
+        parts = [root / k for k in self.kinds] + [root / "chapter.toml"]
+        if "hidden" in self.kinds:
+            parts.append(course / "solutions" / self.chapter)
+        return tree_hash(parts)
+
+
+def new_seed() -> int:
+    return secrets.randbits(31)
+
+
+def blank_result(chapter, checks, student: str, seed: int, options: JudgeOptions, outcome: Outcome,
+                 message: str) -> SubmissionResult:
+    """A result for a submission that could not be graded at all: every check scores 0."""
+    rs = tuple(CheckResult(name=c.name, exercise=c.exercise, outcome=outcome, score=0.0, max_score=c.points,
+                           message=message, visibility=c.visibility, kind=c.kind) for c in checks)
+    return SubmissionResult(student=student, assignment=chapter.name, seed=seed, sandbox=options.mode,
+                            leedl_version=__version__, results=rs, device=options.device, notes=(message,))
+
+
+# --- the judge in each pool process ------------------------------------------------------------
+_JUDGE: Judge | None = None
+
+
+def _init_judge(suite: Suite, options: JudgeOptions) -> None:
+    global _JUDGE
+    chapter, checks, reference, data = suite.load()
+    _JUDGE = Judge(chapter, checks, options, reference=reference, data=data)
+    _JUDGE.start()
+
+
+def _grade_one(sub: Submission, seed: int, key: str) -> dict:
+    judge = _JUDGE
+    with tempfile.TemporaryDirectory(prefix="leedl-sub-") as tmp:
+        try:
+            src = sub.path
+            if src.is_file():
+                safe_extract(src, Path(tmp))
+                src = Path(tmp)
+            folder = chapter_folder(src, judge.chapter.name, judge.chapter.files)
+        except SubmissionError as exc:
+            r = blank_result(judge.chapter, judge.checks, sub.student, seed, judge.options, Outcome.MISSING, str(exc))
+            return results.to_json(r)
+        r = judge.grade(folder, sub.student, seed, key=key)
+    return results.to_json(r)
+
+
+def submission_key(sub: Submission, chapter, fingerprint: str, seed: int, options: JudgeOptions) -> str:
+    h = hashlib.sha256()
+    if sub.path.is_file():
+        h.update(sub.path.read_bytes())
+    else:
+        h.update(content_hash(chapter_folder(sub.path, chapter.name, chapter.files), chapter.files).encode())
+    h.update(f"|{fingerprint}|{__version__}|{seed}|{options.device}|{options.mode}".encode())
+    return h.hexdigest()
+
+
+def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: JudgeOptions, *, seed: int,
+               jobs: int = 1, force: bool = False,
+               on_result: Callable[[SubmissionResult, bool], None] | None = None) -> list[SubmissionResult]:
+    """Grade ``subs``; write ``out/<student>.json`` as each finishes. ``on_result(result, skipped)``."""
+    chapter = courses.load_chapter(Path(suite.chapter_root) if suite.chapter_root
+                                   else Path(suite.course) / "assignments" / suite.chapter)
+    fingerprint = suite.fingerprint()
+    done: list[SubmissionResult] = []
+    todo: list[tuple[Submission, str]] = []
+    for sub in subs:
+        key = submission_key(sub, chapter, fingerprint, seed, options)
+        if out is not None and not force:
+            old = results.read_result(Path(out) / f"{sub.student}.json")
+            if old is not None and old.key == key:
+                done.append(old)
+                if on_result:
+                    on_result(old, True)
+                continue
+        todo.append((sub, key))
+
+    def finish(data: dict) -> None:
+        r = results.from_json(data)
+        if out is not None:
+            results.write_result(Path(out), r)
+        done.append(r)
+        if on_result:
+            on_result(r, False)
+
+    if jobs <= 1:
+        _init_judge(suite, options)
+        try:
+            for sub, key in todo:
+                finish(_grade_one(sub, seed, key))
+        finally:
+            _JUDGE.close()
+        return done
+
+    ctx = multiprocessing.get_context("spawn")  # judges start clean: no threads, no state copied
+    pending = list(todo)
+    while pending:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_init_judge,
+                                 initargs=(suite, options)) as pool:
+            futures = {pool.submit(_grade_one, sub, seed, key): (sub, key) for sub, key in pending}
+            pending = []
+            broken = False
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    sub, key = futures.pop(f)
+                    try:
+                        finish(f.result())
+                    except BrokenProcessPool:
+                        pending.append((sub, key))
+                        broken = True
+                    except Exception as exc:  # a judge failure costs this submission only, uncached
+                        loaded = suite.load()
+                        r = blank_result(loaded[0], loaded[1], sub.student, seed, options, Outcome.CRASHED,
+                                         f"the grader failed on this submission: {exc}")
+                        finish(results.to_json(r))
+            if broken and len(pending) == len(todo):
+                raise RuntimeError("every judge process died; see the messages above")
+            todo = pending
+    return done
+
+
+def write_gradebook(out: Path, exercises: list[str], graded: list[SubmissionResult]) -> Path:
+    path = Path(out) / "grades.csv"
+    results.atomic_write(path, results.gradebook_csv(graded, exercises))
+    return path
+
+
+def batch_seed(out: Path, seed: int | None) -> int:
+    """The batch's seed: given, else the one recorded in ``out`` (resume), else a new one."""
+    record = Path(out) / "batch.json"
+    if seed is None and record.is_file():
+        try:
+            seed = int(json.loads(record.read_text())["seed"])
+        except (ValueError, KeyError, TypeError):
+            seed = None
+    if seed is None:
+        seed = new_seed()
+    results.atomic_write(record, json.dumps({"seed": seed, "leedl_version": __version__}) + "\n")
+    return seed

@@ -1,0 +1,162 @@
+"""The ``leedl`` command: a thin layer over :mod:`leedl_grader.api`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__, api, report
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def user_errors(fn):
+    """Turn the library's user errors into ClickException: one line, exit code 1."""
+
+    @functools.wraps(fn)
+    def wrap(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (api.LeedlError, api.CourseError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrap
+
+
+course_option = click.option("--course", type=click.Path(file_okay=False, path_type=Path), default=None,
+                             help="Course root (default: $LEEDL_COURSE or the nearest folder with assignments/).")
+device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                             help="Where the checks put their tensors.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="leedl")
+def main():
+    """leedl — autograded exercises for 李宏毅深度學習教程."""
+
+
+@main.command("list")
+@course_option
+@user_errors
+def list_(course):
+    """Chapters and exercises with their points."""
+    report.render_chapters(api.list_chapters(course), _console())
+
+
+@main.command()
+@click.argument("chapter")
+@click.argument("path", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--hidden", is_flag=True, help="Also run the hidden checks (needs the course's reference).")
+@click.option("--seed", type=int, default=None, help="Seed for the checks' inputs (default: random).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the result file here.")
+@click.option("--failed-only", is_flag=True, help="List only the checks that did not pass.")
+@device_option
+@course_option
+@user_errors
+def check(chapter, path, hidden, seed, json_out, failed_only, device, course):
+    """Self-check your working copy of CHAPTER (default: ./<chapter>/)."""
+    console = _console()
+    with console.status("checking…"):
+        result = api.check(chapter, path, hidden=hidden, seed=seed, device=device, course=course, json_out=json_out)
+    if failed_only:
+        console.print(report.submission_table(result, show_passed=False))
+        report.render_submission(result, console, verbose=False)
+    else:
+        report.render_submission(result, console)
+    sys.exit(0 if result.passed else 1)
+
+
+@main.command()
+@click.argument("chapter")
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Results folder.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel judges.")
+@click.option("--seed", type=int, default=None, help="Seed for the checks' inputs (default: the folder's, else random).")
+@click.option("--force", is_flag=True, help="Regrade even unchanged submissions.")
+@click.option("--insecure", is_flag=True, help="Allow grading without strict isolation.")
+@device_option
+@course_option
+@user_errors
+def grade(chapter, submissions, out, jobs, seed, force, insecure, device, course):
+    """Grade every entry of SUBMISSIONS (folders or zips) into OUT."""
+    console = _console()
+    progress = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=console, transient=True)
+    task = {}
+
+    def started(n):
+        progress.start()
+        task["id"] = progress.add_task("", total=n)
+
+    def finished(r, skipped):
+        progress.update(task["id"], advance=1, description=f"{r.student} {r.score:g}/{r.max_score:g}"
+                        + (" (unchanged)" if skipped else ""))
+
+    try:
+        outcome = api.grade(chapter, submissions, out, jobs=jobs, device=device, seed=seed, force=force,
+                            insecure=insecure, course=course, on_start=started, on_result=finished)
+    finally:
+        progress.stop()
+    report.render_batch(list(outcome.results), [e.name for e in outcome.chapter.exercises], console,
+                        skipped=outcome.skipped)
+    console.print(f"seed {outcome.seed} · sandbox {outcome.mode} · results in {out}/ · gradebook {outcome.gradebook}")
+
+
+@main.command()
+@click.argument("chapter", required=False)
+@course_option
+@user_errors
+def build(chapter, course):
+    """Regenerate the stubs and public data of CHAPTER (default: all) from the reference."""
+    written = api.build(chapter, course)
+    for p in written:
+        click.echo(f"wrote {p}")
+    click.echo(f"{len(written)} file(s) changed")
+
+
+@main.command()
+@click.argument("chapter")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@course_option
+@user_errors
+def release(chapter, out, course):
+    """Write CHAPTER's student bundle (stubs, public checks, README) to OUT."""
+    dest = api.release(chapter, out, course)
+    click.echo(f"released {dest}")
+
+
+@main.command()
+@click.argument("chapter", required=False)
+@click.option("--seed", type=int, default=None)
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True)
+@device_option
+@course_option
+@user_errors
+def validate(chapter, seed, jobs, device, course):
+    """Reference full marks, stubs zero, every bug-zoo variant caught, every alternative full."""
+    console = _console()
+    with console.status("validating…"):
+        reports = api.validate(chapter, seed=seed, jobs=jobs, device=device, course=course)
+    ok = True
+    for rep in reports:
+        t = Table(title=f"validate {rep.chapter} (seed {rep.seed})", title_justify="left")
+        for col in ("subject", "kind", "exercise", "ok", "detail"):
+            t.add_column(col, overflow="fold")
+        for r in rep.rows:
+            t.add_row(r.subject, r.kind, r.exercise, "[green]ok[/]" if r.ok else "[bold red]FAIL[/]", r.detail)
+        console.print(t)
+        ok &= rep.ok
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

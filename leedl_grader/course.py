@@ -1,0 +1,174 @@
+"""Find the course tree and load its chapters, check suites, reference and public data.
+
+A *course root* holds ``assignments/`` (and, for instructors, ``solutions/``). A student's
+release bundle is a course root without ``solutions/`` and without hidden suites.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Check, Exercise
+from .wire import from_json
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+
+class CourseError(Exception):
+    """A user-facing problem with the course tree (unknown chapter, malformed manifest...)."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str  # "ch01_optimization"
+    title: str
+    root: Path  # assignments/<name> (or the bundle's folder)
+    exercises: tuple[Exercise, ...]
+    forbidden_ops: dict  # file -> tuple of aten op names traced at run time
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        seen: list[str] = []
+        for e in self.exercises:
+            if e.file not in seen:
+                seen.append(e.file)
+        return tuple(seen)
+
+    @property
+    def short(self) -> str:
+        return self.name.split("_", 1)[0]
+
+    def exercise(self, name: str) -> Exercise:
+        for e in self.exercises:
+            if e.name == name:
+                return e
+        raise CourseError(f"{self.name} has no exercise {name!r}")
+
+
+def find_course(start: Path | None = None) -> Path | None:
+    """``$LEEDL_COURSE``, else the nearest folder at or above ``start`` holding ``assignments/``."""
+    env = os.environ.get("LEEDL_COURSE")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "assignments").is_dir():
+            return d
+    return None
+
+
+def load_chapter(root: Path) -> Chapter:
+    manifest = root / "chapter.toml"
+    if not manifest.is_file():
+        raise CourseError(f"{root} has no chapter.toml")
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CourseError(f"{manifest}: {exc}") from None
+    files = data.get("files", {})
+    exercises = []
+    for name in data.get("exercises", []):
+        file = name.split(".", 1)[0] + ".py"
+        forbidden = tuple(files.get(file, {}).get("forbidden", ()))
+        exercises.append(Exercise(name=name, forbidden=forbidden))
+    ops = {f: tuple(v.get("forbidden_ops", ())) for f, v in files.items()}
+    return Chapter(name=root.name, title=data.get("title", ""), root=root, exercises=tuple(exercises),
+                   forbidden_ops=ops)
+
+
+def chapters(course: Path) -> list[Chapter]:
+    base = course / "assignments"
+    return [load_chapter(p) for p in sorted(base.iterdir()) if (p / "chapter.toml").is_file()]
+
+
+def resolve_chapter(course: Path, name: str) -> Chapter:
+    """``ch01`` or ``ch01_optimization`` -> the chapter."""
+    known = chapters(course)
+    for ch in known:
+        if name in (ch.name, ch.short):
+            return ch
+    names = ", ".join(ch.name for ch in known) or "none"
+    raise CourseError(f"no chapter {name!r} in {course / 'assignments'} (known: {names})")
+
+
+def _import_package(name: str, path: Path):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path / "__init__.py", submodule_search_locations=[str(path)])
+    if spec is None or spec.loader is None:
+        raise CourseError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def load_suite(chapter: Chapter, kind: str) -> tuple[Check, ...]:
+    """The checks of ``public`` or ``hidden``, in file then definition order."""
+    path = chapter.root / kind
+    if not (path / "__init__.py").is_file():
+        return ()
+    pkg = f"_leedl_suites.{chapter.name}_{kind}"
+    _ensure_parent("_leedl_suites")
+    _import_package(pkg, path)
+    visibility = "visible" if kind == "public" else "hidden"
+    found: list[Check] = []
+    for file in sorted(path.glob("test_*.py")):
+        module = importlib.import_module(f"{pkg}.{file.stem}")
+        for value in vars(module).values():
+            if isinstance(value, Check):
+                found.append(_with_visibility(value, visibility))
+    known = {e.name for e in chapter.exercises}
+    for c in found:
+        if c.exercise not in known:
+            raise CourseError(f"{kind} check {c.name} names unknown exercise {c.exercise!r}")
+    order = {e.name: i for i, e in enumerate(chapter.exercises)}
+    return tuple(sorted(found, key=lambda c: order[c.exercise]))
+
+
+def _with_visibility(c: Check, visibility: str) -> Check:
+    from dataclasses import replace
+
+    return replace(c, visibility=visibility)
+
+
+def load_reference(course: Path, chapter: Chapter):
+    path = course / "solutions" / chapter.name
+    if not (path / "__init__.py").is_file():
+        raise CourseError(f"no reference at {path}")
+    _ensure_parent("_leedl_reference")
+    name = f"_leedl_reference.{chapter.name}"
+    package = _import_package(name, path)
+    for file in sorted(path.glob("*.py")):  # so that checks can say ctx.reference.optimizers.Adam
+        if file.stem != "__init__":
+            importlib.import_module(f"{name}.{file.stem}")
+    return package
+
+
+def _ensure_parent(name: str) -> None:
+    """An empty in-memory package under which suites and references are imported."""
+    if name not in sys.modules:
+        mod = types.ModuleType(name)
+        mod.__path__ = []
+        sys.modules[name] = mod
+
+
+def public_data(chapter: Chapter) -> dict:
+    path = chapter.root / "public" / "expected.json"
+    if not path.is_file():
+        return {}
+    return from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,114 @@
+"""Drivers: small trusted routines that exercise a student's object inside the student's process.
+
+A driver receives the resolved target (a function or class from the submission) and plain-data
+keyword arguments, and returns plain data. The judge runs the very same driver on the reference
+(or on the PyTorch routine an exercise re-implements) in its own process and compares the two
+results; a student who tampers with a driver in their own process only changes their own data.
+
+Drivers are registered with :func:`driver` and addressed by name from ``ctx.run(name, ...)``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+
+DRIVERS: dict[str, Callable] = {}
+
+
+def driver(name: str):
+    def wrap(fn):
+        DRIVERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _clone(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone()
+    if isinstance(x, list):
+        return [_clone(v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(_clone(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _clone(v) for k, v in x.items()}
+    return x
+
+
+def synchronize(device=None) -> None:
+    """Wait for queued GPU work, so that timings and results are complete."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+@driver("call")
+def call(fn, args=(), kwargs=None, return_args=False):
+    """Call ``fn(*args, **kwargs)``; optionally also return the arguments afterwards, so the judge
+    can tell whether the function modified its inputs in place."""
+    kwargs = kwargs or {}
+    out = fn(*args, **kwargs)
+    synchronize()
+    return {"out": out, "args": list(args) if return_args else None}
+
+
+@driver("grad")
+def grad(fn, args=(), kwargs=None, wrt=(0,), grad_output=None, seed_out=None):
+    """Output and gradients of ``fn`` with respect to the positional arguments ``wrt``.
+
+    ``grad_output`` is the upstream gradient (a tensor shaped like the output, or a list for
+    tuple outputs, where ``seed_out`` picks which outputs it applies to). Inputs are cloned
+    first so the caller's tensors are never modified.
+    """
+    kwargs = kwargs or {}
+    args = [_clone(a) for a in args]
+    for i in wrt:
+        args[i] = args[i].detach().clone().requires_grad_(True)
+    out = fn(*args, **kwargs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    picked = [outs[i] for i in (seed_out if seed_out is not None else range(len(outs)))]
+    gos = grad_output if isinstance(grad_output, (list, tuple)) else [grad_output]
+    gos = [torch.ones_like(o) if g is None else g for o, g in zip(picked, gos)]
+    inputs = [args[i] for i in wrt]
+    grads = torch.autograd.grad(picked, inputs, grad_outputs=gos, allow_unused=True)
+    synchronize()
+    return {
+        "out": _clone(out) if not isinstance(out, torch.Tensor) else out.detach(),
+        "grads": [None if g is None else g.detach() for g in grads],
+    }
+
+
+@driver("probe")
+def probe(module):
+    """Import a file of the submission (resolving the target does it); list its public names."""
+    return sorted(n for n in vars(module) if not n.startswith("_"))
+
+
+@driver("time_call")
+def time_call(fn, args=(), kwargs=None, repeats=1):
+    """Run ``fn`` ``repeats`` times. The judge times this request from outside (wall clock);
+    nothing the student's process reports about time is trusted."""
+    kwargs = kwargs or {}
+    for _ in range(int(repeats)):
+        fn(*args, **kwargs)
+    synchronize()
+    return None
+
+
+def run_local(name: str, target, **spec):
+    """Run a driver in this process (the judge, on a trusted target)."""
+    return DRIVERS[name](target, **spec)
+
+
+def wall(fn: Callable, *args, **kwargs) -> float:
+    t0 = time.perf_counter()
+    fn(*args, **kwargs)
+    synchronize()
+    return time.perf_counter() - t0
+
+
+def load_all() -> None:
+    """Import every driver module (done before the worker forks, so nothing is imported later)."""
+    from . import optim, training  # noqa: F401

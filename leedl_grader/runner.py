@@ -1,0 +1,279 @@
+"""The judge: run a chapter's checks against one submission and produce a SubmissionResult.
+
+The judge holds the checks, the reference and every expected value; the student's code runs
+only in a :class:`~leedl_grader.workers.Worker`. Each check is scored on its own: whatever the
+student's process does during one check (raise, hang, exhaust memory, exit) costs that check,
+and the judge starts a fresh worker for the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import statistics
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import __version__, forbid
+from .checks import CheckFailed, Partial, StudentError
+from .course import Chapter
+from .drivers import synchronize
+from .model import Check, CheckResult, Outcome, SubmissionResult
+from .sandbox import STRICT, Limits
+from .workers import Worker, WorkerLost, Zygote
+
+IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    mode: str  # sandbox.STRICT or sandbox.PROCESS
+    device: str = "cpu"
+    limits: Limits = field(default_factory=Limits)
+    timeout_scale: float = 1.0  # multiplies every check's time limits (slow machines)
+
+
+def check_seed(seed: int, check: Check, stream: str = "") -> int:
+    h = hashlib.sha256(f"{seed}/{check.exercise}/{check.name}/{stream}".encode()).digest()
+    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
+
+
+class Context:
+    """The implementation of :class:`leedl_grader.checks.Context` for one check."""
+
+    def __init__(self, judge: Judge, check: Check, seed: int, reference, data: dict):
+        self._judge = judge
+        self._check = check
+        self.seed = seed
+        self.device = torch.device(judge.options.device)
+        self.reference = reference
+        self.data = data
+        scale = judge.options.timeout_scale
+        self._deadline = time.monotonic() + check.timeout * scale
+        cpu = (check.cpu_limit or check.timeout) * scale
+        self._cpu_budget = cpu
+        self._cpu_start: float | None = None
+        self.ratio: float | None = None
+
+    def generator(self, stream: str = "") -> torch.Generator:
+        return torch.Generator().manual_seed(check_seed(self.seed, self._check, stream))
+
+    def _request(self, message):
+        worker = self._judge.worker()
+        if self._cpu_start is None:
+            self._cpu_start = worker.cpu()
+        reply = worker.request(message, deadline=self._deadline, cpu_deadline=self._cpu_start + self._cpu_budget)
+        if "error" in reply:
+            err = reply["error"] if isinstance(reply["error"], dict) else {}
+            where = f" ({err.get('where')})" if err.get("where") else ""
+            kind = str(err.get("type", "Exception"))
+            message = str(err.get("message", ""))[:1000]
+            text = message if kind == "Missing" else f"{kind}: {message}{where}"
+            if kind == "NotImplementedError":
+                text = f"not implemented yet{where}"
+            raise StudentError(kind, text, outcome=str(err.get("outcome", "error")))
+        return reply["ok"]
+
+    def run(self, driver: str, target: str | None = None, **spec):
+        return self._request({"driver": driver, "target": target, "spec": spec})
+
+    def call(self, target: str, *args, **kwargs):
+        return self.run("call", target=target, args=list(args), kwargs=kwargs)["out"]
+
+    def time_ratio(self, target, args, yardstick, *, kwargs=None, repeats: int = 7, min_time: float = 0.02,
+                   give_up_ratio: float = 100.0) -> float:
+        """Median over ``repeats`` interleaved rounds of (student wall time / yardstick wall time).
+
+        Both run one thread; the yardstick runs here in the judge, the student's code in its own
+        process; the judge times the student's request from outside and subtracts the channel's
+        round trip, measured the same way. GPU work is synchronized before every clock read.
+        """
+        kwargs = kwargs or {}
+        torch.set_num_threads(1)
+
+        def judge_time(n):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                yardstick(*args, **kwargs)
+            synchronize()
+            return time.perf_counter() - t0
+
+        def student_time(n):
+            t0 = time.perf_counter()
+            self.run("time_call", target=target, args=list(args), kwargs=kwargs, repeats=n)
+            return time.perf_counter() - t0
+
+        def overhead():
+            t0 = time.perf_counter()
+            self.run("time_call", target=None, args=[], kwargs={}, repeats=0)
+            return time.perf_counter() - t0
+
+        judge_time(1)
+        first = student_time(1)  # warm-up, and a first estimate
+        n = 1
+        while judge_time(n) < min_time and n < 1 << 16:
+            n *= 2
+        base = judge_time(n) / n
+        if first > give_up_ratio * base * 4:  # hopelessly slow: no need to time it further
+            self.ratio = first / base
+            return self.ratio
+        rt = min(overhead() for _ in range(3))
+        ratios = []
+        for _ in range(repeats):
+            ty = judge_time(n)
+            ts = max(student_time(n) - rt, 1e-9)
+            ratios.append(ts / ty)
+        self.ratio = statistics.median(ratios)
+        return self.ratio
+
+
+class Judge:
+    """Grades submissions of one chapter. Reuses one zygote for every submission."""
+
+    def __init__(self, chapter: Chapter, checks: tuple[Check, ...], options: JudgeOptions,
+                 reference=None, data: dict | None = None, workdir: Path | None = None):
+        self.chapter = chapter
+        self.checks = checks
+        self.options = options
+        self.reference = reference
+        self.data = data or {}
+        self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
+        self.workdir = Path(workdir or self._tmp.name)
+        self.zygote = Zygote(self.workdir)
+        self._worker: Worker | None = None
+        self._spawn_args: dict | None = None
+        self._spawned = 0
+        torch.set_num_threads(1)
+
+    def start(self) -> None:
+        """Start the zygote now (cheap to call again)."""
+        self.zygote.start()
+
+    def close(self) -> None:
+        self._stop_worker()
+        self.zygote.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # --- workers -------------------------------------------------------------------------
+    def worker(self) -> Worker:
+        if self._worker is None:
+            self._spawned += 1
+            scratch = self.workdir / f"w{self._spawned}"
+            uid = 200000 + (os.getpid() % 10000) * 10 + self._spawned % 10
+            self._worker = Worker(self.zygote, scratch=scratch, uid=uid, mode=self.options.mode,
+                                  limits=self.options.limits, **self._spawn_args)
+        return self._worker
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def _lose_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker.wait()
+            self._worker = None
+
+    # --- grading -------------------------------------------------------------------------
+    def grade(self, src: Path, student: str, seed: int, key: str = "") -> SubmissionResult:
+        t0 = time.perf_counter()
+        src = Path(src)
+        present = [f for f in self.chapter.files if (src / f).is_file() and not (src / f).is_symlink()]
+        notes = [f"{f} is a link; links are not followed" for f in self.chapter.files if (src / f).is_symlink()]
+        self._spawn_args = {"src": str(src), "package": self.chapter.name, "files": present}
+        file_state = {f: None for f in present}
+        for f in self.chapter.files:
+            if f not in present:
+                file_state[f] = (Outcome.MISSING, f"{f} is missing from the submission")
+        forbidden = forbid.scan(self.chapter, src, present)
+        results = []
+        try:
+            for f in present:
+                if f not in forbidden:
+                    file_state[f] = self._probe(f)
+            for check in self.checks:
+                results.append(self._run_check(check, seed, file_state, forbidden))
+        finally:
+            self._stop_worker()
+        return SubmissionResult(
+            student=student, assignment=self.chapter.name, seed=seed, sandbox=self.options.mode,
+            leedl_version=__version__, results=tuple(results), execution_time=round(time.perf_counter() - t0, 3),
+            device=self.options.device, key=key, notes=tuple(notes),
+        )
+
+    def _probe(self, file: str):
+        """Import one file in the student's process; None when it imports."""
+        stem = file[:-3]
+        try:
+            w = self.worker()
+            deadline = time.monotonic() + IMPORT_TIMEOUT * self.options.timeout_scale
+            reply = w.request({"driver": "probe", "target": stem, "spec": {}}, deadline=deadline,
+                              cpu_deadline=w.cpu() + IMPORT_TIMEOUT * self.options.timeout_scale)
+        except WorkerLost as lost:
+            self._lose_worker()
+            return Outcome(lost.outcome), f"{file} could not be imported: {lost.message}"
+        if "error" in reply:
+            err = reply["error"]
+            return Outcome.ERROR, f"{file} could not be imported: {err.get('type')}: {err.get('message')}"
+        return None
+
+    def _run_check(self, check: Check, seed: int, file_state: dict, forbidden: dict) -> CheckResult:
+        ex = self.chapter.exercise(check.exercise)
+
+        def result(outcome: Outcome, message: str, fraction: float = 0.0, ratio=None, started=None, detail=None):
+            return CheckResult(
+                name=check.name, exercise=check.exercise, outcome=outcome,
+                score=round(check.points * fraction, 6), max_score=check.points, message=message,
+                visibility=check.visibility, kind=check.kind, ratio=ratio,
+                duration=round(time.perf_counter() - started, 3) if started else 0.0, detail=detail or {},
+            )
+
+        if ex.file in forbidden:
+            return result(Outcome.FORBIDDEN, forbidden[ex.file])
+        state = file_state.get(ex.file)
+        if state is not None:
+            return result(state[0], state[1])
+        started = time.perf_counter()
+        ctx = Context(self, check, seed, self.reference, self.data)
+        with self._device_lock():
+            try:
+                verdict = check.fn(ctx)
+            except CheckFailed as exc:
+                return result(Outcome.FAILED, str(exc) or "wrong result", ratio=ctx.ratio, started=started)
+            except StudentError as exc:
+                return result(Outcome(exc.outcome), exc.message, ratio=ctx.ratio, started=started)
+            except WorkerLost as lost:
+                self._lose_worker()
+                return result(Outcome(lost.outcome), lost.message, started=started)
+            except Exception as exc:  # the result could not be interpreted (or the check is broken)
+                tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                return result(Outcome.ERROR, f"the grader could not use the result ({tb[:300]})",
+                              ratio=ctx.ratio, started=started, detail={"judge_error": tb})
+        if isinstance(verdict, Partial):
+            frac = min(max(float(verdict.fraction), 0.0), 1.0)
+            outcome = Outcome.PASSED if frac >= 1.0 else Outcome.PARTIAL if frac > 0 else Outcome.FAILED
+            return result(outcome, verdict.message, fraction=frac, ratio=ctx.ratio, started=started)
+        return result(Outcome.PASSED, "", fraction=1.0, ratio=ctx.ratio, started=started)
+
+    @contextlib.contextmanager
+    def _device_lock(self):
+        """Checks on one GPU run one at a time, across every judge process of the machine."""
+        if not self.options.device.startswith("cuda"):
+            yield
+            return
+        import fcntl
+
+        with open(os.path.join(tempfile.gettempdir(), "leedl-gpu.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,230 @@
+"""Where the student's code runs: a fresh process, strictly isolated where Linux allows it.
+
+Two levels, and every result names the one that ran (``SubmissionResult.sandbox``):
+
+``strict`` (Linux, as root) — the student's process is PID 1 of new PID, mount, network, IPC
+and UTS namespaces, so that every process it starts (detached or not) dies with it; it sees a
+new root on a tmpfs that holds only read-only binds of the system directories and the Python
+prefixes (so: no reference, hidden tests, other submissions, output folder, grader sources or
+home directories), its own files read-only under ``/submission``, a size-capped ``/tmp``;
+no network device but a down loopback; an unprivileged uid of its own, no new privileges,
+rlimits on address space, CPU time, processes, file size and open files.
+
+``process`` — elsewhere (macOS, Windows, no root, no namespaces): a separate process in its own
+session with the same rlimits where the platform has them. Not safe against a hostile student;
+``leedl grade`` refuses it without ``--insecure``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+import shutil
+import stat
+import sys
+from dataclasses import dataclass
+
+STRICT, PROCESS = "strict", "process"
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+ROOT_PARENT = "/tmp/.leedl-sandbox"  # an empty mount point; each sandbox mounts its own tmpfs there
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 3072  # address space the student may add to what torch already maps
+    nproc: int = 64  # processes and threads of the sandbox's own uid
+    fsize_mb: int = 32  # largest file the student may write (output log included)
+    nofile: int = 256
+    cpu_total_s: int = 900  # a backstop; per-check CPU limits are enforced by the judge
+    scratch_mb: int = 64  # size of the writable /tmp
+
+
+_libc = None
+
+
+def _c():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(_c().unshare(flags), "unshare")
+
+
+def mount(src: str | None, dst: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)
+    _check(_c().mount(enc(src), enc(dst), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {dst}")
+
+
+def strict_available() -> tuple[bool, str]:
+    """Whether ``strict`` isolation can run here, and if not, why."""
+    if not sys.platform.startswith("linux"):
+        return False, f"namespaces need Linux (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return False, "namespaces and a separate uid need root"
+    pid = os.fork()
+    if pid == 0:  # probe in a throw-away child: unshare changes the caller
+        try:
+            unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+            mount(None, "/", None, MS_REC | MS_PRIVATE)
+            os._exit(0)
+        except BaseException:  # noqa: B036
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return False, "this kernel or container does not allow new namespaces"
+    return True, ""
+
+
+def python_roots() -> list[str]:
+    """Directories the interpreter and its packages live in (bound read-only)."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    for p in sys.path:
+        rp = os.path.realpath(p) if p else ""
+        if rp.endswith(("site-packages", "dist-packages")) and os.path.isdir(rp):
+            roots.add(rp)
+    out = []
+    for r in sorted(roots, key=len):  # drop those inside one already listed
+        if not any(r == o or r.startswith(o + os.sep) for o in out):
+            out.append(r)
+    return [r for r in out if not any(r == s or r.startswith(s + os.sep) for s in SYSTEM_DIRS)]
+
+
+def copy_submission(src: str, dst: str, files: list[str]) -> list[str]:
+    """Copy the regular ``.py`` files named in ``files`` (no links, no directories) into ``dst``.
+
+    Returns notes on what was refused. Runs in trusted code, before any student code.
+    """
+    notes = []
+    os.makedirs(dst, exist_ok=True)
+    for name in files:
+        path = os.path.join(src, name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            notes.append(f"{name} is not a regular file (a link?); it was ignored")
+            continue
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as fin, open(os.path.join(dst, name), "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+    # The package's __init__ is the grader's, empty: a broken or hostile one would cost every file.
+    open(os.path.join(dst, "__init__.py"), "w").close()
+    return notes
+
+
+def _bind(src: str, root: str, readonly: bool = True) -> None:
+    dst = root + src
+    if os.path.islink(src):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if not os.path.lexists(dst):
+            os.symlink(os.readlink(src), dst)
+        return
+    if os.path.isdir(src):
+        os.makedirs(dst, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        open(dst, "a").close()
+    mount(src, dst, None, MS_BIND | MS_REC)
+    if readonly:
+        mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_REC)
+
+
+def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Limits) -> str:
+    """In PID 1 of fresh namespaces (as root): build the new root, enter it, drop privileges.
+
+    Returns the directory that holds the package (for ``sys.path``).
+    """
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = ROOT_PARENT
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.scratch_mb + 16}m,mode=755")
+    for d in SYSTEM_DIRS:
+        if os.path.lexists(d):
+            _bind(d, root)
+    for d in python_roots():
+        _bind(d, root)
+    os.makedirs(root + "/dev", exist_ok=True)
+    for dev in DEVICES:
+        if os.path.exists(dev):
+            _bind(dev, root, readonly=False)
+    os.makedirs(root + "/proc", exist_ok=True)
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
+    os.makedirs(root + "/tmp", exist_ok=True)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.scratch_mb}m,mode=1777")
+    pkg_dir = root + "/submission/" + package
+    copy_submission(src, pkg_dir, files)
+    mount(root + "/submission", root + "/submission", None, MS_BIND | MS_REC)
+    mount(None, root + "/submission", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chroot(root)
+    os.chdir("/tmp")
+    os.environ.clear()
+    os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    drop_privileges(uid)
+    apply_limits(limits)
+    return "/submission"
+
+
+def enter_process(src: str, package: str, files: list[str], scratch: str, limits: Limits) -> str:
+    """The fallback: own session, scratch directory, rlimits."""
+    os.setsid()
+    pkg_root = os.path.join(scratch, "submission")
+    copy_submission(src, os.path.join(pkg_root, package), files)
+    os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
+    os.chdir(os.path.join(scratch, "tmp"))
+    apply_limits(limits)
+    return pkg_root
+
+
+def drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(_c().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def apply_limits(limits: Limits) -> None:
+    def set_(which, value):
+        try:
+            soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass  # not every platform has every limit; the judge's own limits still apply
+
+    if sys.platform.startswith("linux"):
+        set_(resource.RLIMIT_AS, _vm_size() + limits.memory_mb * 1024 * 1024)
+    set_(resource.RLIMIT_CPU, limits.cpu_total_s)
+    set_(resource.RLIMIT_FSIZE, limits.fsize_mb * 1024 * 1024)
+    set_(resource.RLIMIT_NOFILE, limits.nofile)
+    set_(resource.RLIMIT_CORE, 0)
+    if hasattr(resource, "RLIMIT_NPROC") and os.getuid() != 0:
+        set_(resource.RLIMIT_NPROC, limits.nproc)

@@ -1,0 +1,149 @@
+"""Validate a chapter: reference full marks, stubs zero, every bug caught, every alternative full.
+
+The bug zoo (``tests/zoo/<chapter>.toml``) lists small textual variants of the reference. Each
+variant is graded as a submission by the same batch machinery TAs use, so validation proves the
+grader as it really runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import course as courses
+from .batch import Suite, grade_many
+from .build import generated_files
+from .model import SubmissionResult
+from .runner import JudgeOptions
+from .submissions import Submission
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    kind: str  # "bug" | "alternative"
+    exercise: str
+    file: str
+    why: str
+    replace: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    subject: str  # "reference", "stubs", "stubs up to date", a variant's name
+    kind: str  # "reference" | "stubs" | "build" | "bug" | "alternative"
+    exercise: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    chapter: str
+    seed: int
+    rows: tuple[Row, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+
+def load_zoo(course: Path, chapter: courses.Chapter) -> list[Variant]:
+    path = Path(course) / "tests" / "zoo" / f"{chapter.name}.toml"
+    if not path.is_file():
+        return []
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for v in data.get("variant", []):
+        reps = tuple((r["old"], r["new"]) for r in v.get("replace", []))
+        out.append(Variant(v["name"], v["kind"], v["exercise"], v["file"], v.get("why", ""), reps))
+    return out
+
+
+def apply_variant(ref_dir: Path, dest: Path, v: Variant) -> None:
+    shutil.copytree(ref_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    path = dest / v.file
+    text = path.read_text(encoding="utf-8")
+    for old, new in v.replace:
+        n = text.count(old)
+        if n != 1:
+            raise ValueError(f"zoo variant {v.name}: the text to replace occurs {n} times in {v.file} (must be once)")
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+
+
+def _judge_bug(r: SubmissionResult, v: Variant) -> Row:
+    per = {e.name: e for e in r.exercises()}
+    own = per.get(v.exercise)
+    others = [e for e in per.values() if e.name != v.exercise and e.score < e.max_score]
+    if own is None:
+        return Row(v.name, v.kind, v.exercise, False, "no check of this exercise ran")
+    if v.kind == "bug":
+        caught = own.score < own.max_score
+        ok = caught and not others
+        lost = [c.name for c in r.results if c.exercise == v.exercise and c.score < c.max_score]
+        detail = f"{own.score:g}/{own.max_score:g}; caught by {', '.join(lost)}" if caught else "NOT CAUGHT: full marks"
+    else:
+        ok = r.score == r.max_score
+        detail = "full marks" if ok else "; ".join(f"{c.exercise}:{c.name} {c.outcome.value}: {c.message[:120]}"
+                                                   for c in r.results if c.score < c.max_score)
+    if others:
+        detail += "; ALSO COSTS " + ", ".join(f"{e.name} ({e.score:g}/{e.max_score:g})" for e in others)
+    return Row(v.name, v.kind, v.exercise, ok, detail)
+
+
+def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1, mode: str,
+             device: str = "cpu", on_result=None) -> ValidationReport:
+    course = Path(course)
+    rows: list[Row] = []
+    stale = [g.path.name for g in generated_files(course, chapter) if g.stale()]
+    rows.append(Row("stubs up to date", "build", "", not stale,
+                    "generated files match the reference" if not stale else f"stale: {', '.join(stale)} (run leedl build)"))
+    zoo = load_zoo(course, chapter)
+    ref_dir = course / "solutions" / chapter.name
+    suite = Suite(course=str(course), chapter=chapter.name, kinds=("public", "hidden"))
+    options = JudgeOptions(mode=mode, device=device)
+    with tempfile.TemporaryDirectory(prefix="leedl-validate-") as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(ref_dir, tmp / "reference", ignore=shutil.ignore_patterns("__pycache__"))
+        (tmp / "stubs").mkdir()
+        for g in generated_files(course, chapter):
+            if g.path.parent == chapter.root:
+                (tmp / "stubs" / g.path.name).write_text(g.text, encoding="utf-8")
+        variants = {}
+        for v in zoo:
+            student = f"{'bug' if v.kind == 'bug' else 'alt'}-{v.name}"
+            try:
+                apply_variant(ref_dir, tmp / student, v)
+            except ValueError as exc:
+                rows.append(Row(v.name, v.kind, v.exercise, False, str(exc)))
+                continue
+            variants[student] = v
+        subs = [Submission("reference", tmp / "reference"), Submission("stubs", tmp / "stubs")]
+        subs += [Submission(s, tmp / s) for s in variants]
+        graded = {r.student: r for r in grade_many(suite, subs, None, options, seed=seed, jobs=jobs,
+                                                   force=True, on_result=on_result)}
+    ref = graded["reference"]
+    bad = [f"{c.exercise}:{c.name} {c.outcome.value}: {c.message[:160]}" for c in ref.results if c.score < c.max_score]
+    rows.insert(0, Row("reference", "reference", "", not bad,
+                       f"{ref.score:g}/{ref.max_score:g}" + ("" if not bad else "; " + "; ".join(bad))))
+    stubs = graded["stubs"]
+    scoring = [f"{c.exercise}:{c.name}" for c in stubs.results if c.score > 0]
+    rows.insert(1, Row("stubs", "stubs", "", stubs.score == 0,
+                       f"{stubs.score:g}/{stubs.max_score:g}" + ("" if not scoring else "; scores on " + ", ".join(scoring))))
+    for student, v in variants.items():
+        rows.append(_judge_bug(graded[student], v))
+    exercises = {e.name for e in chapter.exercises}
+    for ex in sorted(exercises):
+        bugs = sum(1 for v in zoo if v.exercise == ex and v.kind == "bug")
+        alts = sum(1 for v in zoo if v.exercise == ex and v.kind == "alternative")
+        if bugs < 2 or alts < 1:
+            rows.append(Row(f"zoo coverage of {ex}", "build", ex, False, f"{bugs} bugs, {alts} alternatives (need 2 and 1)"))
+    return ValidationReport(chapter.name, seed, tuple(rows))

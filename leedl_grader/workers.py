@@ -1,0 +1,219 @@
+"""The judge's handles on student processes: start the zygote, spawn workers, enforce limits.
+
+Every limit is enforced from outside the student's process: wall time by a deadline on the
+channel, CPU time by reading the kernel's accounting in ``/proc``, and death of any kind by
+SIGKILL (which a process cannot ignore). A worker that broke a limit is killed and replaced;
+the check that was running gets the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from . import wire
+from .channel import ChannelClosed, Deadline, recv_frame, send_frame
+from .sandbox import STRICT, Limits
+
+_BOOT = (
+    "import sys; p = sys.argv[2]; sys.path.insert(0, p); import leedl_grader.zygote as z; "
+    "sys.path.remove(p); "
+    "sys.path[:] = [q for q in sys.path if not __import__('os').path.isdir(__import__('os').path.join(q, 'solutions'))]; "
+    "z.main(int(sys.argv[1]))"
+)
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE",
+             "OPENBLAS_L2_SIZE", "SYSTEMROOT", "TMPDIR")
+
+
+class WorkerLost(Exception):
+    """The student's process broke a limit or died. ``outcome`` is the engine's outcome name."""
+
+    def __init__(self, outcome: str, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+class Zygote:
+    """One per judge process; started lazily, before the judge loads anything secret."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = Path(workdir)
+        self.proc: subprocess.Popen | None = None
+        self.control: socket.socket | None = None
+
+    def start(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        ours, theirs = socket.socketpair()
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", HOME=str(self.workdir))
+        leedl_parent = str(Path(__file__).resolve().parent.parent)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), leedl_parent],
+            pass_fds=[theirs.fileno()],
+            cwd=self.workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.control = ours
+
+    def spawn(self, request: dict) -> tuple[socket.socket, int, int]:
+        """Ask for a worker; returns (channel, status_fd, monitor_pid)."""
+        self.start()
+        send_frame(self.control, wire.encode(request))
+        msg, fds, _, _ = socket.recv_fds(self.control, 64, 2)
+        if len(fds) != 2:
+            raise RuntimeError("the zygote did not answer with a worker")
+        return socket.socket(fileno=fds[0]), fds[1], int(msg.decode())
+
+    def close(self) -> None:
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its reaped children, from the kernel's accounting."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Worker:
+    """A live student process: send requests, get plain data back, or a WorkerLost."""
+
+    def __init__(self, zygote: Zygote, *, src: str, package: str, files: list[str], mode: str,
+                 limits: Limits, scratch: Path, uid: int):
+        self.log = Path(scratch) / "output.log"
+        scratch.mkdir(parents=True, exist_ok=True)
+        req = {"src": src, "package": package, "files": files, "mode": mode, "uid": uid,
+               "limits": asdict(limits), "scratch": str(scratch), "log": str(self.log)}
+        self.chan, self.status_fd, self.monitor = zygote.spawn(req)
+        self.status = os.fdopen(self.status_fd, "rb", buffering=0)
+        self.pid = self._read_pid()
+        self.exit_status: int | None = None
+        self.mode = mode
+
+    def _read_pid(self) -> int:
+        line = self._status_line(timeout=30)
+        if not line.startswith("pid "):
+            raise WorkerLost("crashed", "the sandbox could not start the student's process")
+        return int(line.split()[1])
+
+    def _status_line(self, timeout: float) -> str:
+        import select
+
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while not buf.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return ""
+            ready, _, _ = select.select([self.status], [], [], left)
+            if not ready:
+                return ""
+            ch = self.status.read(1)
+            if not ch:
+                return ""
+            buf += ch
+        return buf.decode().strip()
+
+    def cpu(self) -> float:
+        return _cpu_seconds(self.pid)
+
+    def request(self, message, *, deadline: float, cpu_deadline: float | None):
+        def poll():
+            if cpu_deadline is not None and self.cpu() > cpu_deadline:
+                raise WorkerLost("timeout", "CPU time limit exceeded")
+
+        try:
+            send_frame(self.chan, wire.encode(message))
+            reply = wire.decode(recv_frame(self.chan, deadline=deadline, poll=poll))
+        except Deadline:
+            self.kill()
+            raise WorkerLost("timeout", "time limit exceeded (the code did not return in time)") from None
+        except WorkerLost:
+            self.kill()
+            raise
+        except (ChannelClosed, BrokenPipeError, ConnectionResetError, wire.WireError) as exc:
+            self.kill()
+            raise self._death(str(exc)) from None
+        if not isinstance(reply, dict) or not ({"ok"} == set(reply) or {"error"} == set(reply)):
+            self.kill()
+            raise WorkerLost("crashed", "the student's process sent something that is not a reply")
+        return reply
+
+    def _death(self, why: str) -> WorkerLost:
+        status = self.wait()
+        tail = self.log_tail(2000)
+        if status is None:
+            return WorkerLost("crashed", f"the student's process stopped answering ({why})")
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if "MemoryError" in tail or "alloc" in tail or sig == signal.SIGKILL:
+                return WorkerLost("memory", f"the process was killed (signal {sig}); most likely the memory limit")
+            if sig == signal.SIGXCPU:
+                return WorkerLost("timeout", "CPU time limit exceeded")
+            return WorkerLost("crashed", f"the process died from signal {signal.Signals(sig).name}")
+        code = os.WEXITSTATUS(status)
+        return WorkerLost("crashed", f"the process exited with code {code} while running (sys.exit / os._exit?)")
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - n))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL the student's process; in strict mode that ends its whole PID namespace."""
+        if self.exit_status is not None:
+            return
+        try:
+            if self.mode == STRICT:
+                os.kill(self.pid, signal.SIGKILL)
+            else:
+                os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self, timeout: float = 10.0) -> int | None:
+        """Wait for the monitor's report that the student's process (and namespace) is gone."""
+        if self.exit_status is None:
+            line = self._status_line(timeout)
+            if line.startswith("exit "):
+                self.exit_status = int(line.split()[1])
+        return self.exit_status
+
+    def close(self) -> None:
+        try:
+            send_frame(self.chan, wire.encode("exit"))
+        except OSError:
+            pass
+        if self.wait(timeout=2.0) is None:
+            self.kill()
+            self.wait()
+        self.chan.close()
+        self.status.close()

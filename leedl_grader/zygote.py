@@ -1,0 +1,116 @@
+"""A clean process that has paid for ``import torch`` once and forks one worker per request.
+
+The judge starts it as a fresh interpreter (never a fork of the judge: the student's process
+must never hold the reference or the hidden tests, not even in memory). For each request it
+forks a *monitor* that stays outside the sandbox, and the monitor forks the student's process
+into it (in ``strict`` mode, after entering new namespaces, so that the student's process is
+PID 1 there). The monitor reports the student's pid, then its exit status, on a status pipe.
+
+Control protocol (one socket): the judge sends a wire-encoded spawn request; the zygote
+answers with two file descriptors (the student's channel and the status pipe) and the
+monitor's pid.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+# Everything the student's process may need is imported here, before any fork.
+import numpy  # noqa: F401
+import torch
+
+from . import sandbox, wire, worker
+from .channel import ChannelClosed, recv_frame
+from .drivers import load_all
+
+load_all()
+torch.set_num_threads(1)
+
+
+def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    mode = req["mode"]
+    limits = sandbox.Limits(**req.get("limits", {}))
+    if mode == sandbox.STRICT:
+        sandbox.unshare(
+            sandbox.CLONE_NEWPID | sandbox.CLONE_NEWNS | sandbox.CLONE_NEWNET
+            | sandbox.CLONE_NEWIPC | sandbox.CLONE_NEWUTS
+        )
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_w)
+        try:
+            _student(req, chan, limits)
+        finally:
+            os._exit(70)
+    chan.close()
+    os.write(status_w, f"pid {pid}\n".encode())
+    _, status = os.waitpid(pid, 0)
+    os.write(status_w, f"exit {status}\n".encode())
+    os._exit(0)
+
+
+def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
+    log_fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if req["mode"] == sandbox.STRICT:
+        root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits)
+    else:
+        root = sandbox.enter_process(req["src"], req["package"], req["files"], req["scratch"], limits)
+    # stdout/stderr go to a capped log that the judge reads; the channel is a separate socket.
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    keep = {0, 1, 2, chan.fileno()}
+    for fd in _open_fds():
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a flood fails its own writes, nothing else
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.dont_write_bytecode = True
+    worker.serve(chan, req["package"], root)
+
+
+def _open_fds() -> list[int]:
+    try:
+        return [int(x) for x in os.listdir("/proc/self/fd")]
+    except OSError:
+        return list(range(3, 256))
+
+
+def main(control_fd: int) -> None:
+    control = socket.socket(fileno=control_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the judge's to handle
+    os.makedirs(sandbox.ROOT_PARENT, mode=0o755, exist_ok=True)
+    while True:
+        try:
+            req = wire.decode(recv_frame(control))
+        except (ChannelClosed, wire.WireError):
+            os._exit(0)
+        chan, chan_judge = socket.socketpair()
+        status_r, status_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            chan_judge.close()
+            os.close(status_r)
+            try:
+                _monitor(req, chan, status_w)
+            finally:
+                os._exit(71)
+        chan.close()
+        os.close(status_w)
+        socket.send_fds(control, [f"{pid}".encode()], [chan_judge.fileno(), status_r])
+        chan_judge.close()
+        os.close(status_r)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
