@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, api, report
 
@@ -152,7 +153,8 @@ def validate(chapter, seed, jobs, device, course):
         for col in ("subject", "kind", "exercise", "ok", "detail"):
             t.add_column(col, overflow="fold")
         for r in rep.rows:
-            t.add_row(r.subject, r.kind, r.exercise, "[green]ok[/]" if r.ok else "[bold red]FAIL[/]", r.detail)
+            t.add_row(r.subject, r.kind, r.exercise, Text("ok", "green") if r.ok else Text("FAIL", "bold red"),
+                      Text(r.detail))
         console.print(t)
         ok &= rep.ok
     sys.exit(0 if ok else 1)

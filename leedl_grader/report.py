@@ -53,7 +53,7 @@ def submission_table(result: SubmissionResult, *, show_passed: bool = True) -> T
             r.name + ("" if r.visibility == "visible" else " (hidden)"),
             outcome_text(r.outcome),
             f"{_pts(r.score)}/{_pts(r.max_score)}",
-            msg,
+            Text(msg),  # plain text: messages quote values such as "[1, 2]", never markup
         )
         last = r.exercise
     return t
@@ -74,7 +74,7 @@ def render_submission(result: SubmissionResult, console: Console, *, verbose: bo
         console.print(submission_table(result))
     console.print(exercise_table(result))
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(Text.assemble(("note: ", "yellow"), note))
     style = "green" if result.passed else "yellow"
     console.print(
         Panel(
@@ -115,7 +115,7 @@ def batch_table(results: list[SubmissionResult], exercises: list[str]) -> Table:
         ex = r.exercises()
         worst = worst_outcome(e.outcome for e in ex)
         lost = [f"{e.name} ({_pts(e.score)}/{_pts(e.max_score)})" for e in ex if e.score < e.max_score]
-        t.add_row(r.student, f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst), ", ".join(lost) or "—")
+        t.add_row(r.student, f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst), Text(", ".join(lost) or "—"))
     return t
 
 

@@ -1,0 +1,34 @@
+"""`leedl release`: the bundle holds stubs, public checks and data; never the reference or hidden checks."""
+
+from click.testing import CliRunner
+
+from leedl_grader.cli import main
+
+
+def test_bundle_has_stubs_and_public_checks_only(course, tmp_path):
+    out = tmp_path / "bundle"
+    r = CliRunner().invoke(main, ["release", "ch99", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert "README.md" in files and "ch99_demo/ops.py" in files and "ch99_demo/chapter.toml" in files
+    assert "ch99_demo/public/test_ops.py" in files
+    assert not [f for f in files if "hidden" in f]
+    solution = (course / "solutions" / "ch99_demo" / "ops.py").read_text()
+    body = "torch.logaddexp(x, torch.zeros_like(x))"
+    assert body in solution
+    for p in out.rglob("*"):
+        if p.is_file():
+            text = p.read_text(errors="replace")
+            assert body not in text and "BEGIN SOLUTION" not in text
+            for hidden in (course / "assignments" / "ch99_demo" / "hidden").glob("test_*.py"):
+                assert hidden.read_text() != text
+
+
+def test_stale_stubs_refuse_to_release(course, tmp_path):
+    ref = course / "solutions" / "ch99_demo" / "ops.py"
+    ref.write_text(ref.read_text().replace('"""Return 2·x."""', '"""Return twice x."""'))
+    r = CliRunner().invoke(main, ["release", "ch99", "--out", str(tmp_path / "b")])
+    assert r.exit_code == 1 and "out of date" in r.output and "leedl build ch99" in r.output
+    r = CliRunner().invoke(main, ["build", "ch99"])
+    assert r.exit_code == 0 and "1 file(s) changed" in r.output
+    assert CliRunner().invoke(main, ["release", "ch99", "--out", str(tmp_path / "b")]).exit_code == 0

@@ -1,0 +1,68 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from leedl_grader import wire
+
+
+def roundtrip(x):
+    return wire.decode(wire.encode(x))
+
+
+def test_plain_data_roundtrips_exactly():
+    t = torch.randn(3, 4, dtype=torch.float64)
+    data = {"a": [1, 2.5, None, True, "s"], "t": (t, t.float(), torch.arange(5)), 3: 2**80,
+            "nan": math.nan, "inf": -math.inf, "half": torch.ones(2, dtype=torch.float16)}
+    out = roundtrip(data)
+    assert out["a"] == [1, 2.5, None, True, "s"]
+    assert isinstance(out["t"], tuple)
+    assert torch.equal(out["t"][0], t) and out["t"][0].dtype == torch.float64
+    assert out["t"][1].dtype == torch.float32 and out["t"][2].dtype == torch.int64
+    assert out[3] == 2**80
+    assert math.isnan(out["nan"]) and out["inf"] == -math.inf
+    assert out["half"].dtype == torch.float16
+
+
+def test_noncontiguous_and_meta_tensors():
+    t = torch.randn(4, 5).t()
+    assert torch.equal(roundtrip(t), t)
+    m = roundtrip(torch.empty(2, 3, device="meta"))
+    assert m.device.type == "meta" and m.shape == (2, 3)
+
+
+def test_tensor_subclass_arrives_as_plain_tensor():
+    class Liar(torch.Tensor):
+        def __eq__(self, other):
+            return True
+
+    x = torch.zeros(3).as_subclass(Liar)
+    out = roundtrip(x)
+    assert type(out) is torch.Tensor
+
+
+def test_numpy_values_become_tensors_and_numbers():
+    out = roundtrip([np.float32(1.5), np.int64(3), np.arange(3)])
+    assert out[0] == 1.5 and out[1] == 3 and torch.equal(out[2], torch.arange(3))
+
+
+@pytest.mark.parametrize("value", [object(), lambda: 1, {1.5: 2}, {"a": {1, 2}}])
+def test_non_plain_values_are_refused(value):
+    with pytest.raises(wire.WireError):
+        wire.encode(value)
+
+
+def test_malformed_messages_never_execute_anything():
+    good = wire.encode({"x": torch.ones(3)})
+    for bad in [b"", good[:-1], good + b"x", b"\0" * 16, good.replace(b"float32", b"object_")]:
+        with pytest.raises(wire.WireError):
+            wire.decode(bad)
+
+
+def test_json_form_keeps_every_bit():
+    t = torch.randn(5, dtype=torch.float64)
+    import json
+
+    back = wire.from_json(json.loads(json.dumps(wire.to_json({"t": t, "x": (0.1, math.inf)}))))
+    assert torch.equal(back["t"], t) and back["x"] == (0.1, math.inf)
