@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import batch, build as builder, course as courses, release as releaser, results, sandbox, validate as validator
+from . import batch, results, sandbox
+from . import build as builder
+from . import course as courses
+from . import release as releaser
+from . import validate as validator
 from .course import Chapter, CourseError
 from .model import SubmissionResult
 from .runner import JudgeOptions

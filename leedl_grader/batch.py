@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, course as courses, results
+from . import __version__, results
+from . import course as courses
 from .model import CheckResult, Outcome, SubmissionResult
 from .runner import Judge, JudgeOptions
 from .submissions import Submission, SubmissionError, chapter_folder, content_hash, safe_extract, tree_hash

@@ -3,34 +3,107 @@
 For each file with a ``forbidden`` list (chapter.toml), the file and every sibling it imports
 (an alias through a sibling must not hide a call) are parsed, import aliases are followed
 (``import torch.nn.functional as F`` makes ``F.conv2d`` read ``torch.nn.functional.conv2d``),
-and each reference to a forbidden name is a hit. In such a file, dynamic access that could hide
-a call is a hit too: ``getattr`` with a computed name, ``importlib``, ``eval``/``exec``/
-``compile``, ``__import__``, ``torch.ops``, ``torch._C``, ``gc``, frame inspection, ``ctypes``.
+as are simple assignments (``m = F``) and ``getattr`` with a constant name; each reference to a
+forbidden name is a hit, and so is any other name for the same object (``torch.nn.modules.
+activation.F.softplus`` is ``F.softplus``: names are resolved in the judge's own modules,
+without importing or running anything). In such a file, dynamic access that could hide a call
+is a hit too: ``getattr`` with a computed name (or passed around), ``importlib``, ``eval``/
+``exec``/``compile``, ``__import__``, ``torch.ops``, private ``torch._*`` namespaces, the
+dispatcher's modes and hooks (which could switch the run-time tracer off), ``torch.jit``/
+``torch.compile``, ``gc``, frame inspection, ``ctypes``, other processes and threads.
 The run-time half (tracing dispatched torch ops) is in :mod:`leedl_grader.drivers`.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
+import types
 from pathlib import Path
 
 DYNAMIC_MODULES = ("importlib", "gc", "ctypes", "inspect", "builtins", "marshal", "pickle", "types", "code",
-                   "codeop", "runpy", "imp", "pkgutil", "dis")
+                   "codeop", "runpy", "imp", "pkgutil", "dis", "traceback", "leedl_grader", "subprocess",
+                   "multiprocessing", "threading", "_thread", "concurrent", "pty", "_ctypes", "cffi")
 DYNAMIC_NAMES = {"eval": "eval()", "exec": "exec()", "compile": "compile()", "__import__": "__import__()",
                  "globals": "globals()", "vars": "vars()", "locals": "locals()", "__builtins__": "__builtins__",
                  "breakpoint": "breakpoint()"}
-DYNAMIC_PREFIXES = ("torch.ops", "torch._C", "torch._ops", "torch.library", "sys._getframe", "sys.modules",
-                    "torch._dynamo", "torch.utils.cpp_extension")
-FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
+# Ways to reach an op or the grader's machinery without naming it: private torch namespaces
+# (``torch._C._nn.softplus`` is ``F.softplus``), the dispatcher and its modes (which could
+# switch the run-time tracer off), compilers that run code outside it, other processes/threads.
+DYNAMIC_PREFIXES = ("torch.ops", "torch._", "torch.library", "torch.utils._python_dispatch", "torch.overrides",
+                    "torch.utils.cpp_extension", "torch.jit", "torch.compile", "torch.export", "torch.fx",
+                    "torch.hub", "torch.package", "torch.multiprocessing", "sys._getframe", "sys.modules",
+                    "sys.settrace", "sys.setprofile", "sys._current_frames", "operator.attrgetter",
+                    "operator.methodcaller", "numpy.ctypeslib")
+DYNAMIC_STARTS = ("os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.system", "os.popen")
+PRIVATE_ALLOWED = {"torch._assert"}
+FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
                "__globals__", "__subclasses__", "__builtins__", "__code__", "__closure__", "__dict__",
-               "__getattribute__", "__loader__", "__spec__"}
+               "__getattribute__", "__getattr__", "__loader__", "__spec__", "__self__", "__wrapped__",
+               "__reduce__", "__reduce_ex__"}
+HOOK_DEFS = {"__torch_dispatch__", "__torch_function__"}
+DYNAMIC_CALLS = ("getattr", "setattr", "delattr", "hasattr")
+_MISSING = object()
+
+
+def _lookup(name: str):
+    """The object a dotted name denotes in this process, found without importing or running
+    anything (module and class dictionaries only); ``_MISSING`` when that is not possible."""
+    parts = name.split(".")
+    obj = sys.modules.get(parts[0], _MISSING)
+    for i, part in enumerate(parts[1:], 1):
+        if obj is _MISSING:
+            return _MISSING
+        if isinstance(obj, types.ModuleType):
+            nxt = vars(obj).get(part, _MISSING)
+            if nxt is _MISSING:
+                nxt = sys.modules.get(".".join(parts[: i + 1]), _MISSING)
+            obj = nxt
+        elif isinstance(obj, type):
+            obj = next((vars(k)[part] for k in obj.__mro__ if part in vars(k)), _MISSING)
+        else:
+            return _MISSING
+    return obj
+
+
+def _banned_objects(forbidden: tuple[str, ...]) -> dict[int, str]:
+    """``{id(object): banned name}``: what the banned names denote, so that another path to the
+    same routine (``torch.nn.modules.activation.F.softplus``) is a hit too. A banned module
+    stands for the routines defined in it."""
+    out: dict[int, str] = {}
+    for name in forbidden:
+        parts = name.split(".")
+        for i in range(len(parts), 0, -1):  # the course's own names: safe to import
+            try:
+                importlib.import_module(".".join(parts[:i]))
+                break
+            except Exception:  # noqa: BLE001 - not a module: try the parent
+                continue
+        obj = _lookup(name)
+        if obj is _MISSING:
+            continue
+        out[id(obj)] = name
+        if isinstance(obj, types.ModuleType):
+            for attr, v in vars(obj).items():
+                if not attr.startswith("_") and str(getattr(v, "__module__", "")).startswith(name):
+                    out.setdefault(id(v), f"{name}.{attr}")
+    return out
 
 
 def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
     parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+              and isinstance(node.args[1].value, str)):
+            parts.append(node.args[1].value)  # getattr(F, "softplus") reads F.softplus
+            node = node.args[0]
+        else:
+            break
     if isinstance(node, ast.Name):
         base = aliases.get(node.id)
         if base is None:
@@ -44,12 +117,17 @@ def _matches(name: str, banned: str) -> bool:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, file: str, forbidden: tuple[str, ...]):
+    def __init__(self, file: str, forbidden: tuple[str, ...], package: str = "", banned_ids=None):
         self.file = file
         self.forbidden = forbidden
+        self.package = package
+        self.banned_ids = banned_ids if banned_ids is not None else _banned_objects(forbidden)
+        # "torch.Tensor.softmax" forbids x.softmax(...) on anything that is not the student's own
+        self.methods = {b.rsplit(".", 1)[1] for b in forbidden if b.startswith("torch.Tensor.")}
         self.aliases: dict[str, str] = {}
         self.hits: list[tuple[int, str]] = []
         self.siblings: set[str] = set()
+        self._called: set[int] = set()
 
     def hit(self, node: ast.AST, what: str) -> None:
         self.hits.append((getattr(node, "lineno", 0), what))
@@ -60,15 +138,29 @@ class _Scanner(ast.NodeVisitor):
                 self.hit(node, f"uses {name}")
                 return
         for prefix in DYNAMIC_PREFIXES:
-            if _matches(name, prefix):
-                self.hit(node, f"uses {name} (dynamic access that could hide a forbidden call)")
-                return
-        root = name.split(".", 1)[0]
-        if root in DYNAMIC_MODULES:
+            if _matches(name, prefix) or (prefix.endswith("._") and name.startswith(prefix)):
+                if name not in PRIVATE_ALLOWED:
+                    self.hit(node, f"uses {name} (dynamic access that could hide a forbidden call)")
+                    return
+        if name.startswith(DYNAMIC_STARTS) or name.split(".", 1)[0] in DYNAMIC_MODULES:
             self.hit(node, f"uses {name} (dynamic access that could hide a forbidden call)")
+            return
+        if self.banned_ids and "." in name:
+            obj = _lookup(name)
+            if obj is not _MISSING and id(obj) in self.banned_ids:
+                self.hit(node, f"uses {name}, which is {self.banned_ids[id(obj)]}")
+
+    def _sibling(self, module: str) -> str | None:
+        if self.package and (module == self.package or module.startswith(self.package + ".")):
+            return module[len(self.package) + 1:].split(".")[0] or None
+        return None
 
     def visit_Import(self, node: ast.Import) -> None:
         for a in node.names:
+            sib = self._sibling(a.name)
+            if sib:
+                self.siblings.add(sib)
+                continue
             self._check_name(node, a.name)
             if a.asname:
                 self.aliases[a.asname] = a.name
@@ -76,20 +168,47 @@ class _Scanner(ast.NodeVisitor):
                 self.aliases[a.name.split(".")[0]] = a.name.split(".")[0]
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level:  # a sibling of the submission
-            if node.module:
-                self.siblings.add(node.module.split(".")[0])
-            else:
-                self.siblings.update(a.name for a in node.names)
-            return
         mod = node.module or ""
+        if node.level or (self.package and mod == self.package):  # from .util import x / from . import util
+            if node.level and mod:
+                self.siblings.add(mod.split(".")[0])
+            else:
+                self.siblings.update(a.name for a in node.names if a.name != "*")
+            return
+        sib = self._sibling(mod)  # from <package>.util import x
+        if sib:
+            self.siblings.add(sib)
+            return
         for a in node.names:
-            full = f"{mod}.{a.name}"
             if a.name == "*":
                 self._check_name(node, mod)
+                self._check_star(node, mod)
                 continue
+            full = f"{mod}.{a.name}"
             self._check_name(node, full)
             self.aliases[a.asname or a.name] = full
+
+    def _check_star(self, node: ast.AST, mod: str) -> None:
+        module = _lookup(mod)
+        if isinstance(module, types.ModuleType):
+            for attr, v in vars(module).items():
+                if not attr.startswith("_") and id(v) in self.banned_ids:
+                    self.hit(node, f"imports * from {mod}, which brings in {self.banned_ids[id(v)]}")
+                    return
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.generic_visit(node)
+        name = _dotted(node.value, self.aliases)
+        for t in node.targets:
+            if isinstance(t, ast.Name) and name is not None:
+                self.aliases[t.id] = name  # m = F; m.softplus(x)
+
+    def visit_FunctionDef(self, node) -> None:
+        if node.name in HOOK_DEFS:
+            self.hit(node, f"defines {node.name} (it could hide the ops the code runs)")
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in FRAME_ATTRS:
@@ -98,33 +217,44 @@ class _Scanner(ast.NodeVisitor):
         if name is not None:
             self._check_name(node, name)
             return  # the whole chain is judged; do not re-judge its prefixes
+        if node.attr in self.methods and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            self.hit(node, f"uses .{node.attr} (torch.Tensor.{node.attr} must not be used)")
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in DYNAMIC_NAMES and node.id not in self.aliases:
             self.hit(node, f"uses {DYNAMIC_NAMES[node.id]} (dynamic access that could hide a forbidden call)")
+        elif node.id in DYNAMIC_CALLS and id(node) not in self._called and node.id not in self.aliases:
+            self.hit(node, f"passes {node.id} around (dynamic access that could hide a forbidden call)")
         elif node.id in self.aliases:
             self._check_name(node, self.aliases[node.id])
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr", "hasattr"):
-            if len(node.args) < 2 or not (isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
-                self.hit(node, f"calls {func.id} with a computed name (dynamic access that could hide a forbidden call)")
-            elif len(node.args) >= 2:
+        if isinstance(func, ast.Name) and func.id in DYNAMIC_CALLS:
+            self._called.add(id(func))
+            arg = node.args[1] if len(node.args) >= 2 else None
+            const = isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            if not const:
+                self.hit(node, f"calls {func.id} with a computed name (dynamic access that could hide a call)")
+            else:
                 base = _dotted(node.args[0], self.aliases)
                 if base is not None:
                     self._check_name(node, f"{base}.{node.args[1].value}")
+                elif node.args[1].value in self.methods:
+                    self.hit(node, f"uses .{node.args[1].value} (torch.Tensor.{node.args[1].value} must not be used)")
         self.generic_visit(node)
 
 
-def scan_file(path: Path, forbidden: tuple[str, ...]) -> tuple[list[tuple[int, str]], set[str]]:
-    """Hits ``(line, what)`` and the sibling modules the file imports."""
+def scan_file(path: Path, forbidden: tuple[str, ...], package: str = "",
+              banned_ids=None) -> tuple[list[tuple[int, str]], set[str]]:
+    """Hits ``(line, what)`` and the sibling modules the file imports (relatively, or
+    absolutely through the chapter's package name)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=path.name)
     except (SyntaxError, ValueError):
         return [], set()  # the import step reports syntax errors
-    s = _Scanner(path.name, forbidden)
+    s = _Scanner(path.name, forbidden, package, banned_ids)
     s.visit(tree)
     return sorted(set(s.hits)), s.siblings
 
@@ -138,12 +268,13 @@ def scan(chapter, src: Path, present: list[str]) -> dict[str, str]:
         if not banned:
             continue
         todo, seen = [file], set()
+        banned_ids = _banned_objects(banned)
         while todo:
             f = todo.pop()
             if f in seen or not (src / f).is_file() or (src / f).is_symlink():
                 continue
             seen.add(f)
-            hits, siblings = scan_file(src / f, banned)
+            hits, siblings = scan_file(src / f, banned, chapter.name, banned_ids)
             if hits:
                 line, what = hits[0]
                 via = "" if f == file else f" (through {f}, which {file} imports)"

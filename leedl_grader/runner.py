@@ -23,9 +23,9 @@ import torch
 from . import __version__, forbid
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
-from .drivers import synchronize
+from .drivers import OpTracer, synchronize
 from .model import Check, CheckResult, Outcome, SubmissionResult
-from .sandbox import STRICT, Limits
+from .sandbox import Limits, uid_for
 from .workers import Worker, WorkerLost, Zygote
 
 IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
@@ -74,7 +74,7 @@ class Context:
             where = f" ({err.get('where')})" if err.get("where") else ""
             kind = str(err.get("type", "Exception"))
             message = str(err.get("message", ""))[:1000]
-            text = message if kind == "Missing" else f"{kind}: {message}{where}"
+            text = message if kind in ("Missing", "ForbiddenOp") else f"{kind}: {message}{where}"
             if kind == "NotImplementedError":
                 text = f"not implemented yet{where}"
             raise StudentError(kind, text, outcome=str(err.get("outcome", "error")))
@@ -96,13 +96,17 @@ class Context:
         """
         kwargs = kwargs or {}
         torch.set_num_threads(1)
+        # The student's side runs under the op tracer where its file forbids ops; the yardstick
+        # pays the same per-op cost, so the ratio does not move.
+        traced = bool(self._judge.forbidden_ops().get(str(target).partition(".")[0]))
 
         def judge_time(n):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                yardstick(*args, **kwargs)
-            synchronize()
-            return time.perf_counter() - t0
+            with OpTracer() if traced else contextlib.nullcontext():
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    yardstick(*args, **kwargs)
+                synchronize()
+                return time.perf_counter() - t0
 
         def student_time(n):
             t0 = time.perf_counter()
@@ -166,10 +170,14 @@ class Judge:
         if self._worker is None:
             self._spawned += 1
             scratch = self.workdir / f"w{self._spawned}"
-            uid = 200000 + (os.getpid() % 10000) * 10 + self._spawned % 10
-            self._worker = Worker(self.zygote, scratch=scratch, uid=uid, mode=self.options.mode,
-                                  limits=self.options.limits, **self._spawn_args)
+            self._worker = Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
+                                  mode=self.options.mode, limits=self.options.limits, **self._spawn_args)
         return self._worker
+
+    def forbidden_ops(self) -> dict[str, tuple[str, ...]]:
+        """``{module stem: aten ops traced at run time}`` for the chapter's files."""
+        ops = getattr(self.chapter, "forbidden_ops", None) or {}
+        return {f[:-3]: tuple(v) for f, v in ops.items() if v and f.endswith(".py")}
 
     def _stop_worker(self) -> None:
         if self._worker is not None:
@@ -188,7 +196,8 @@ class Judge:
         src = Path(src)
         present = [f for f in self.chapter.files if (src / f).is_file() and not (src / f).is_symlink()]
         notes = [f"{f} is a link; links are not followed" for f in self.chapter.files if (src / f).is_symlink()]
-        self._spawn_args = {"src": str(src), "package": self.chapter.name, "files": present}
+        self._spawn_args = {"src": str(src), "package": self.chapter.name, "files": present,
+                            "forbidden_ops": self.forbidden_ops()}
         file_state = {f: None for f in present}
         for f in self.chapter.files:
             if f not in present:
@@ -221,8 +230,10 @@ class Judge:
             self._lose_worker()
             return Outcome(lost.outcome), f"{file} could not be imported: {lost.message}"
         if "error" in reply:
-            err = reply["error"]
-            return Outcome.ERROR, f"{file} could not be imported: {err.get('type')}: {err.get('message')}"
+            err = reply["error"] if isinstance(reply["error"], dict) else {}
+            if err.get("outcome") == Outcome.FORBIDDEN.value:
+                return Outcome.FORBIDDEN, f"{file}: {str(err.get('message'))[:1000]}"
+            return Outcome.ERROR, f"{file} could not be imported: {err.get('type')}: {str(err.get('message'))[:1000]}"
         return None
 
     def _run_check(self, check: Check, seed: int, file_state: dict, forbidden: dict) -> CheckResult:

@@ -3,12 +3,17 @@
 Two levels, and every result names the one that ran (``SubmissionResult.sandbox``):
 
 ``strict`` (Linux, as root) — the student's process is PID 1 of new PID, mount, network, IPC
-and UTS namespaces, so that every process it starts (detached or not) dies with it; it sees a
-new root on a tmpfs that holds only read-only binds of the system directories and the Python
-prefixes (so: no reference, hidden tests, other submissions, output folder, grader sources or
-home directories), its own files read-only under ``/submission``, a size-capped ``/tmp``;
-no network device but a down loopback; an unprivileged uid of its own, no new privileges,
-rlimits on address space, CPU time, processes, file size and open files.
+and UTS namespaces, so that every process it starts (detached, double-forked, in a new
+session) dies with it, and is reaped before the monitor reports the exit (so before the judge
+writes a result); ``/proc`` shows only the sandbox's processes. Its root is a tmpfs (entered
+with ``pivot_root``, the old root unmounted; ``chroot`` where that fails) holding only
+read-only binds of the system directories and the Python prefixes (so: no reference, hidden
+tests, other submissions, output folder, judge's temp dir, grader sources or home directory
+other than the Python prefix itself), its own files read-only under ``/submission`` and a
+size-capped ``/tmp``; no network device but a down loopback; an unprivileged uid of its own
+(one per sandbox, so the process limit is per sandbox), no new privileges, death with its
+monitor, rlimits on address space, CPU time, processes, file size (the output log included)
+and open files.
 
 ``process`` — elsewhere (macOS, Windows, no root, no namespaces): a separate process in its own
 session with the same rlimits where the platform has them. Not safe against a hostile student;
@@ -36,6 +41,18 @@ PR_SET_NO_NEW_PRIVS = 38
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 ROOT_PARENT = "/tmp/.leedl-sandbox"  # an empty mount point; each sandbox mounts its own tmpfs there
+MNT_DETACH = 2
+PR_SET_PDEATHSIG = 1
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+# Sandbox uids: one per (judge process, worker), never a real account's. Two judges of one
+# machine have different pids, so their sandboxes never share a uid (nor RLIMIT_NPROC).
+UID_BASE, UID_SLOTS = 1 << 20, 16
+UID_END = UID_BASE + (1 << 22) * UID_SLOTS  # pids are below 2**22 on Linux
+
+
+def uid_for(judge_pid: int, n: int) -> int:
+    """The uid of the ``n``-th sandbox of the judge ``judge_pid`` (reused only after 16 more)."""
+    return UID_BASE + (judge_pid % (1 << 22)) * UID_SLOTS + n % UID_SLOTS
 
 
 @dataclass(frozen=True)
@@ -173,7 +190,7 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     copy_submission(src, pkg_dir, files)
     mount(root + "/submission", root + "/submission", None, MS_BIND | MS_REC)
     mount(None, root + "/submission", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    os.chroot(root)
+    _enter_root(root)
     os.chdir("/tmp")
     os.environ.clear()
     os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
@@ -182,9 +199,35 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     return "/submission"
 
 
+def _enter_root(root: str) -> None:
+    """Make ``root`` the root. ``pivot_root`` and unmounting the old root leave nothing of the
+    host's tree in this mount namespace; ``chroot`` (the fallback) hides it from a process
+    without privileges, which the student's is about to be."""
+    import platform
+
+    nr = _SYS_PIVOT_ROOT.get(platform.machine())
+    old = root + "/.old-root"
+    if nr is not None:
+        os.makedirs(old, exist_ok=True)
+        if _c().syscall(nr, root.encode(), old.encode()) == 0:
+            os.chdir("/")
+            _check(_c().umount2(b"/.old-root", MNT_DETACH), "umount old root")
+            os.rmdir("/.old-root")
+            return
+        os.rmdir(old)
+    os.chroot(root)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent exits (the kernel clears this on a uid change)."""
+    if sys.platform.startswith("linux"):
+        _c().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+
+
 def enter_process(src: str, package: str, files: list[str], scratch: str, limits: Limits) -> str:
     """The fallback: own session, scratch directory, rlimits."""
     os.setsid()
+    die_with_parent()
     pkg_root = os.path.join(scratch, "submission")
     copy_submission(src, os.path.join(pkg_root, package), files)
     os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
@@ -198,6 +241,7 @@ def drop_privileges(uid: int) -> None:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _check(_c().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+    die_with_parent()
 
 
 def _vm_size() -> int:
@@ -212,17 +256,19 @@ def _vm_size() -> int:
 
 
 def apply_limits(limits: Limits) -> None:
-    def set_(which, value):
+    def set_(which, value, slack=0):
         try:
             soft, hard = resource.getrlimit(which)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(which, (value, value))
+            top = value + slack if hard == resource.RLIM_INFINITY else min(value + slack, hard)
+            resource.setrlimit(which, (min(value, top), top))
         except (ValueError, OSError):
             pass  # not every platform has every limit; the judge's own limits still apply
 
     if sys.platform.startswith("linux"):
         set_(resource.RLIMIT_AS, _vm_size() + limits.memory_mb * 1024 * 1024)
-    set_(resource.RLIMIT_CPU, limits.cpu_total_s)
+    # CPU: SIGXCPU (a "timeout") at the soft limit; the kernel's SIGKILL at the hard one would
+    # read like the memory limit.
+    set_(resource.RLIMIT_CPU, limits.cpu_total_s, slack=2)
     set_(resource.RLIMIT_FSIZE, limits.fsize_mb * 1024 * 1024)
     set_(resource.RLIMIT_NOFILE, limits.nofile)
     set_(resource.RLIMIT_CORE, 0)

@@ -4,6 +4,12 @@ This module runs inside the sandboxed student process. Nothing it returns is tru
 judge decodes replies with :mod:`leedl_grader.wire` and compares them with values it computed
 itself. A request is ``{"driver", "target", "spec"}``; the reply is ``{"ok": data}`` or
 ``{"error": {"type", "message", "outcome", "where"}}``.
+
+In a file with ``forbidden_ops`` (chapter.toml), the import, the call and the encoding of the
+reply (a tensor subclass could compute lazily) all run under a
+:class:`~leedl_grader.drivers.OpTracer`; a forbidden op anywhere in them makes the reply a
+``forbidden`` error whatever the code returned. Code that could switch the tracer off
+(``torch.utils._python_dispatch``, ``torch._C``, ``gc``...) is refused by the static scan.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import traceback
 
 from . import wire
 from .channel import ChannelClosed, recv_frame, send_frame
-from .drivers import DRIVERS
+from .drivers import DRIVERS, OpTracer
 
 
 class _Missing(Exception):
@@ -35,10 +41,11 @@ def _where(exc: BaseException, package_dir: str) -> str:
 
 
 class Submission:
-    def __init__(self, package: str, package_dir: str):
+    def __init__(self, package: str, package_dir: str, forbidden_ops: dict | None = None):
         self.package = package
         self.package_dir = package_dir
         self.modules: dict[str, object] = {}
+        self.forbidden_ops = {k: tuple(v) for k, v in (forbidden_ops or {}).items() if v}
 
     def resolve(self, target: str):
         """``FILE.NAME`` -> the object in the student's module (imported on first use)."""
@@ -88,10 +95,42 @@ def handle(sub: Submission, request) -> dict:
         return {"error": _error(exc, sub.package_dir)}
 
 
-def serve(sock: socket.socket, package: str, root: str) -> None:
+def _encode(reply: dict) -> bytes:
+    try:
+        return wire.encode(reply)
+    except BaseException as exc:  # noqa: B036
+        return wire.encode(
+            {"error": {"type": "WireError", "outcome": "error", "where": "",
+                       "message": f"returned a value that cannot be graded: {exc}"}}
+        )
+
+
+def reply(sub: Submission, request) -> bytes:
+    """The encoded reply to one request, traced where the target's file forbids ops."""
+    target = request.get("target") if isinstance(request, dict) else None
+    ops = sub.forbidden_ops.get(str(target).partition(".")[0]) if target else None
+    if not ops:
+        return _encode(handle(sub, request))
+    tracer = OpTracer(ops, sub.package_dir)
+    try:
+        with tracer:
+            payload = _encode(handle(sub, request))
+    except BaseException as exc:  # noqa: B036 - the student's code left the mode stack broken
+        payload = _encode({"error": _error(exc, sub.package_dir)})
+    if tracer.hits:
+        op, where = tracer.hits[0]
+        at = f" at {where}" if where else ""
+        payload = _encode({"error": {
+            "type": "ForbiddenOp", "outcome": "forbidden", "where": where,
+            "message": f"forbidden: the code ran {op}{at}, which this file's exercises must not use",
+        }})
+    return payload
+
+
+def serve(sock: socket.socket, package: str, root: str, forbidden_ops: dict | None = None) -> None:
     """Answer requests until the judge closes the channel. Never returns normally."""
     sys.path.insert(0, root)
-    sub = Submission(package, os.path.join(root, package))
+    sub = Submission(package, os.path.join(root, package), forbidden_ops)
     while True:
         try:
             request = wire.decode(recv_frame(sock))
@@ -99,14 +138,7 @@ def serve(sock: socket.socket, package: str, root: str) -> None:
             os._exit(0)
         if request == "exit":
             os._exit(0)
-        reply = handle(sub, request)
-        try:
-            payload = wire.encode(reply)
-        except BaseException as exc:  # noqa: B036
-            payload = wire.encode(
-                {"error": {"type": "WireError", "outcome": "error", "where": "",
-                           "message": f"returned a value that cannot be graded: {exc}"}}
-            )
+        payload = reply(sub, request)
         try:
             send_frame(sock, payload)
         except OSError:

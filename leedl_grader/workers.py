@@ -102,16 +102,25 @@ class Worker:
     """A live student process: send requests, get plain data back, or a WorkerLost."""
 
     def __init__(self, zygote: Zygote, *, src: str, package: str, files: list[str], mode: str,
-                 limits: Limits, scratch: Path, uid: int):
+                 limits: Limits, scratch: Path, uid: int, forbidden_ops: dict | None = None):
         self.log = Path(scratch) / "output.log"
         scratch.mkdir(parents=True, exist_ok=True)
-        req = {"src": src, "package": package, "files": files, "mode": mode, "uid": uid,
-               "limits": asdict(limits), "scratch": str(scratch), "log": str(self.log)}
+        req = {"src": os.path.abspath(src), "package": package, "files": files, "mode": mode, "uid": uid,
+               "limits": asdict(limits), "scratch": str(scratch), "log": str(self.log),
+               "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v}}
         self.chan, self.status_fd, self.monitor = zygote.spawn(req)
         self.status = os.fdopen(self.status_fd, "rb", buffering=0)
-        self.pid = self._read_pid()
         self.exit_status: int | None = None
         self.mode = mode
+        self.uid = uid
+        self.limits = limits
+        self.exit_cpu = 0.0
+        self.pid = self._read_pid()
+        # A handle on the process itself, so that a kill can never hit a recycled pid.
+        try:
+            self.pidfd: int | None = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
 
     def _read_pid(self) -> int:
         line = self._status_line(timeout=30)
@@ -155,7 +164,6 @@ class Worker:
             self.kill()
             raise
         except (ChannelClosed, BrokenPipeError, ConnectionResetError, wire.WireError) as exc:
-            self.kill()
             raise self._death(str(exc)) from None
         if not isinstance(reply, dict) or not ({"ok"} == set(reply) or {"error"} == set(reply)):
             self.kill()
@@ -163,16 +171,18 @@ class Worker:
         return reply
 
     def _death(self, why: str) -> WorkerLost:
-        status = self.wait()
-        tail = self.log_tail(2000)
-        if status is None:
+        status = self.wait(timeout=1.0)  # a process that died reports within milliseconds
+        if status is None:  # alive, but closed its channel or sent garbage
+            self.kill()
+            self.wait()
             return WorkerLost("crashed", f"the student's process stopped answering ({why})")
+        tail = self.log_tail(2000)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
+            if sig in (signal.SIGXCPU, signal.SIGKILL) and self.exit_cpu >= self.limits.cpu_total_s - 0.05:
+                return WorkerLost("timeout", "CPU time limit exceeded (the sandbox's total)")
             if "MemoryError" in tail or "alloc" in tail or sig == signal.SIGKILL:
                 return WorkerLost("memory", f"the process was killed (signal {sig}); most likely the memory limit")
-            if sig == signal.SIGXCPU:
-                return WorkerLost("timeout", "CPU time limit exceeded")
             return WorkerLost("crashed", f"the process died from signal {signal.Signals(sig).name}")
         code = os.WEXITSTATUS(status)
         return WorkerLost("crashed", f"the process exited with code {code} while running (sys.exit / os._exit?)")
@@ -192,10 +202,12 @@ class Worker:
         if self.exit_status is not None:
             return
         try:
-            if self.mode == STRICT:
-                os.kill(self.pid, signal.SIGKILL)
-            else:
+            if self.mode != STRICT:
                 os.killpg(self.pid, signal.SIGKILL)
+            elif self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
@@ -204,16 +216,27 @@ class Worker:
         if self.exit_status is None:
             line = self._status_line(timeout)
             if line.startswith("exit "):
-                self.exit_status = int(line.split()[1])
+                parts = line.split()
+                self.exit_status = int(parts[1])
+                self.exit_cpu = float(parts[2]) if len(parts) > 2 else 0.0
         return self.exit_status
 
     def close(self) -> None:
+        """Stop the worker; returns only once it is gone, with everything it started (strict).
+
+        Raises WorkerLost when that cannot be confirmed: then no result may be written as if
+        the submission had finished."""
         try:
             send_frame(self.chan, wire.encode("exit"))
         except OSError:
             pass
         if self.wait(timeout=2.0) is None:
             self.kill()
-            self.wait()
+            self.wait(timeout=60.0)
         self.chan.close()
         self.status.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+        if self.exit_status is None:
+            raise WorkerLost("crashed", "the sandbox did not confirm that the student's processes ended")

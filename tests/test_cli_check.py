@@ -3,8 +3,8 @@
 import json
 
 from click.testing import CliRunner
-
 from conftest import GOOD_OPS, write_submission
+
 from leedl_grader.cli import main
 
 

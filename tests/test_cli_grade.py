@@ -5,8 +5,8 @@ import json
 import zipfile
 
 from click.testing import CliRunner
-
 from conftest import GOOD_OPS, write_submission
+
 from leedl_grader.cli import main
 
 BAD_OPS = GOOD_OPS.replace("return x * 2", "return x * 2 + 1e-3")

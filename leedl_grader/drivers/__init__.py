@@ -10,10 +10,12 @@ Drivers are registered with :func:`driver` and addressed by name from ``ctx.run(
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Callable
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 DRIVERS: dict[str, Callable] = {}
 
@@ -107,6 +109,45 @@ def wall(fn: Callable, *args, **kwargs) -> float:
     fn(*args, **kwargs)
     synchronize()
     return time.perf_counter() - t0
+
+
+def op_names(func) -> tuple[str, ...]:
+    """``("aten::softplus", "aten::softplus.default")`` for a dispatched op overload."""
+    schema = getattr(func, "_schema", None)
+    if schema is None:
+        return (str(func),)
+    return schema.name, f"{schema.name}.{schema.overload_name or 'default'}"
+
+
+class OpTracer(TorchDispatchMode):
+    """Records every dispatched aten op in ``forbidden`` while active, and where the student
+    called it. It never raises: a student's ``try``/``except`` cannot swallow a hit, and the
+    worker turns the record into a ``forbidden`` reply after the call. With an empty list it
+    only adds the same per-op cost, so that a yardstick can be timed on equal terms."""
+
+    def __init__(self, forbidden=(), package_dir: str = ""):
+        super().__init__()
+        self.forbidden = frozenset(forbidden)
+        self.package_dir = package_dir
+        self.hits: list[tuple[str, str]] = []  # (op, "file.py:line")
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if self.forbidden:
+            names = op_names(func)
+            if any(n in self.forbidden for n in names) and all(h[0] != names[0] for h in self.hits):
+                self.hits.append((names[0], self._where()))
+        return func(*args, **(kwargs or {}))
+
+    def _where(self) -> str:
+        if not self.package_dir:
+            return ""
+        f = sys._getframe(1)
+        while f is not None:
+            name = f.f_code.co_filename
+            if name.startswith(self.package_dir):
+                return f"{name.rsplit('/', 1)[-1]}:{f.f_lineno}"
+            f = f.f_back
+        return ""
 
 
 def load_all() -> None:

@@ -1,0 +1,206 @@
+"""Hidden checks for optimizers.py (notes 1.2 momentum, 1.3 adaptive learning rates).
+
+Every check runs the same driver (``optimizer_trajectory``) on the student's class in the
+student's process and on ``torch.optim.X`` in the judge, on identical parameters and gradients,
+and compares the parameters after every step (and, where noted, the ``.grad`` tensors, which an
+optimizer must leave alone).
+"""
+
+import torch
+
+from leedl_grader.checks import check
+from leedl_grader.compare import assert_close
+from leedl_grader.drivers import run_local
+
+F64, F32 = torch.float64, torch.float32
+
+# name -> (torch class, constructor defaults that make torch behave like the exercise's defaults)
+TORCH = {
+    "SGD": (torch.optim.SGD, {}),
+    "Momentum": (torch.optim.SGD, {"momentum": 0.9}),
+    "Adagrad": (torch.optim.Adagrad, {}),
+    "RMSProp": (torch.optim.RMSprop, {}),
+    "Adam": (torch.optim.Adam, {}),
+}
+SHAPES = [(3,), (2, 3), ()]  # a vector, a matrix and a 0-d parameter
+STEPS = 8
+
+# float64: the same few operations per step in a possibly different order; 8 steps of rounding
+# errors ~1e-16 on O(1) numbers stay below 1e-14, so 1e-12 is loose and any real bug is far above.
+TOL64 = dict(rtol=1e-12, atol=1e-12)
+# float32 (eps 1.2e-7): a few ulps per step on O(1) parameters, over 8 steps.
+TOL32 = dict(rtol=1e-5, atol=2e-6)
+
+
+def _u(g, lo, hi):
+    return lo + (hi - lo) * float(torch.rand((), generator=g, dtype=F64))
+
+
+def _tensor(g, shape, dtype, device, scale=1.0):
+    return (scale * torch.randn(shape, generator=g, dtype=F64)).to(dtype=dtype, device=device)
+
+
+def _hyper(name, g, lr=None):
+    """Random hyper-parameters of one group (all of them, so per-group values are exercised)."""
+    h = {"lr": lr if lr is not None else _u(g, 0.01, 0.2)}
+    if name == "Momentum":
+        h["momentum"] = _u(g, 0.5, 0.95)
+    if name == "Adagrad":
+        h["eps"] = _u(g, 1e-10, 1e-6)
+    if name == "RMSProp":
+        h["alpha"], h["eps"] = _u(g, 0.8, 0.99), _u(g, 1e-8, 1e-6)
+    if name == "Adam":
+        h["betas"], h["eps"] = (_u(g, 0.7, 0.95), _u(g, 0.9, 0.999)), _u(g, 1e-8, 1e-6)
+    return h
+
+
+def _grads(g, params, pattern=None, scale=1.0):
+    """grads[step][i]: a random tensor shaped like param i, or None where pattern says so."""
+    out = []
+    for k in range(STEPS):
+        row = []
+        for i, p in enumerate(params):
+            has = pattern is None or pattern(k, i)
+            row.append(_tensor(g, p.shape, p.dtype, p.device, scale) if has else None)
+        out.append(row)
+    return out
+
+
+def _compare(ctx, name, spec, tol, what, torch_defaults=None, grads_too=False):
+    cls, extra = TORCH[name]
+    got = ctx.run("optimizer_trajectory", target=f"optimizers.{name}", **spec)
+    ours = torch_defaults if torch_defaults is not None else spec.get("defaults") or {}
+    want_spec = dict(spec, defaults={**extra, **ours})
+    want = run_local("optimizer_trajectory", cls, **want_spec)
+    assert_close(got["params"], want["params"], what=f"{what}: parameters after step", **tol)
+    if grads_too:
+        assert_close(got["grads"], want["grads"], what=f"{what}: .grad after step (must be left unchanged)", **tol)
+
+
+def _one_group(ctx, name, g, dtype, grad_scale=1.0):
+    params = [_tensor(g, s, dtype, ctx.device) for s in SHAPES]
+    return params, _grads(g, params, scale=grad_scale)
+
+
+# ---- the checks, generated per optimizer (one property each) ---------------------------------
+
+
+def _matches_torch_float64(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        params, grads = _one_group(ctx, name, g, F64)
+        spec = {"groups": [{"params": params}], "grads": grads, "defaults": _hyper(name, g)}
+        _compare(ctx, name, spec, TOL64, f"{name}, float64, one group", grads_too=True)
+
+    fn.__doc__ = f"{name} matches {TORCH[name][0].__name__} in float64 and leaves .grad unchanged."
+    return fn
+
+
+def _default_hyper_float32(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        params, grads = _one_group(ctx, name, g, F32)
+        # SGD and Momentum have no default lr; the others are built with their defaults only
+        defaults = {"lr": _u(g, 0.01, 0.2)} if name in ("SGD", "Momentum") else {}
+        spec = {"groups": [{"params": params}], "grads": grads, "defaults": defaults}
+        _compare(ctx, name, spec, TOL32, f"{name}, float32, default hyper-parameters")
+
+    fn.__doc__ = f"{name} with its default hyper-parameters matches torch in float32 (and keeps float32)."
+    return fn
+
+
+def _two_groups(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        p1 = [_tensor(g, s, F64, ctx.device) for s in SHAPES[:2]]
+        p2 = [_tensor(g, s, F64, ctx.device) for s in SHAPES[1:]]
+        groups = [{"params": p1, **_hyper(name, g)}, {"params": p2, **_hyper(name, g)}]
+        # constructor defaults unlike either group: a group must use its own values
+        defaults = _hyper(name, g, lr=_u(g, 0.5, 0.9))
+        if "eps" in defaults:
+            groups[0]["eps"], groups[1]["eps"], defaults["eps"] = _u(g, 0.05, 0.2), _u(g, 0.3, 0.6), 1e-12
+        spec = {"groups": groups, "grads": _grads(g, p1 + p2), "defaults": defaults}
+        _compare(ctx, name, spec, TOL64, f"{name}, two param groups with their own hyper-parameters")
+
+    fn.__doc__ = f"{name} applies each param group's own hyper-parameters (two groups, float64)."
+    return fn
+
+
+def _pattern(k, i):
+    # param 0: never a gradient (placed first, so stopping at it would skip the rest);
+    # param 1: none at steps 0-1; param 2: always; param 3: none at steps 3-4
+    return (False, k >= 2, True, not 3 <= k <= 4)[i]
+
+
+def _params_without_grad(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        params = [_tensor(g, s, F64, ctx.device) for s in [(2,), (3,), (2, 2), (4,)]]
+        spec = {"groups": [{"params": params}], "grads": _grads(g, params, _pattern), "defaults": _hyper(name, g)}
+        _compare(ctx, name, spec, TOL64, f"{name}, some parameters without .grad at some steps")
+
+    fn.__doc__ = f"{name} skips parameters whose .grad is None and leaves their state alone."
+    return fn
+
+
+def _state_dict_roundtrip(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        p1 = [_tensor(g, s, F64, ctx.device) for s in SHAPES]
+        p2 = [_tensor(g, (2,), F64, ctx.device)]
+        groups = [{"params": p1, **_hyper(name, g)}, {"params": p2, **_hyper(name, g)}]
+        spec = {"groups": groups, "grads": _grads(g, p1 + p2), "defaults": _hyper(name, g),
+                "reload_at": [3, 5]}
+        _compare(ctx, name, spec, TOL64, f"{name}, state_dict() loaded into a new optimizer before steps 3 and 5")
+
+    fn.__doc__ = f"{name} survives state_dict()/load_state_dict() into a new instance mid-training."
+    return fn
+
+
+def _closure(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        params, grads = _one_group(ctx, name, g, F64)
+        spec = {"groups": [{"params": params}], "grads": grads, "defaults": _hyper(name, g), "closure": True}
+        _compare(ctx, name, spec, TOL64, f"{name}, gradients computed inside step(closure)")
+
+    fn.__doc__ = f"{name}.step(closure) calls the closure (which computes the gradients) before updating."
+    return fn
+
+
+def _large_eps(name):
+    def fn(ctx):
+        g = ctx.generator(name)
+        params, grads = _one_group(ctx, name, g, F64, grad_scale=0.1)  # small gradients: ε dominates
+        defaults = _hyper(name, g)
+        defaults["eps"] = _u(g, 0.1, 1.0)
+        spec = {"groups": [{"params": params}], "grads": grads, "defaults": defaults}
+        _compare(ctx, name, spec, TOL64, f"{name}, large eps")
+
+    fn.__doc__ = f"{name} adds eps where the formula does (after the square root), visible with a large eps."
+    return fn
+
+
+POINTS = {  # per optimizer: points of each property (sums: 6, 8, 8, 8, 10)
+    "SGD": dict(f64=1.5, f32=1, groups=1, nograd=1, reload=0.5, closure=1),
+    "Momentum": dict(f64=1.5, f32=1, groups=1.5, nograd=1.5, reload=1.5, closure=1),
+    "Adagrad": dict(f64=1.5, f32=1, groups=1, nograd=1, reload=1.5, closure=0.5, eps=1.5),
+    "RMSProp": dict(f64=1.5, f32=1, groups=1, nograd=1, reload=1.5, closure=0.5, eps=1.5),
+    "Adam": dict(f64=2, f32=1, groups=1.5, nograd=1.5, reload=1.5, closure=0.5, eps=2),
+}
+MAKERS = {
+    "f64": ("matches_torch_float64", _matches_torch_float64),
+    "f32": ("default_hyperparameters_float32", _default_hyper_float32),
+    "groups": ("two_param_groups", _two_groups),
+    "nograd": ("params_without_grad", _params_without_grad),
+    "reload": ("state_dict_roundtrip", _state_dict_roundtrip),
+    "closure": ("closure", _closure),
+    "eps": ("large_eps", _large_eps),
+}
+
+for _name, _points in POINTS.items():
+    for _key, _pts in _points.items():
+        _suffix, _maker = MAKERS[_key]
+        _fn = _maker(_name)
+        _fn.__name__ = f"{_name.lower()}_{_suffix}"
+        globals()[_fn.__name__] = check(f"optimizers.{_name}", points=_pts)(_fn)

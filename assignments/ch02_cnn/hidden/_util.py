@@ -1,0 +1,32 @@
+"""Shared by the hidden checks: the public ``_where`` helper, plus input makers and tolerances."""
+
+import importlib.util
+from pathlib import Path
+
+import torch
+
+_WHERE = Path(__file__).parent.parent / "public" / "_where.py"  # one helper for both suites
+_spec = importlib.util.spec_from_file_location("_leedl_ch02_where", _WHERE)
+_where = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_where)
+
+assert_close_at = _where.assert_close_at
+OUTPUT, INPUT, FILTER = _where.OUTPUT, _where.INPUT, _where.FILTER
+
+F64, F32 = torch.float64, torch.float32
+
+# float64: each output is a sum of at most ~100 products of O(1) numbers, added in an order that
+# differs between implementations; the rounding error stays below 100 · 10 · 1.1e-16 ≈ 1e-13,
+# so 1e-12 admits every correct order and no real bug (those are O(0.1) or larger).
+TOL64 = dict(rtol=1e-12, atol=1e-12)
+# float32 (eps 1.2e-7): the same bound gives ~1e-4 on sums of ~100 terms.
+TOL32 = dict(rtol=1e-4, atol=1e-4)
+
+
+def randn(g, *shape, dtype=F64, device="cpu", scale=1.0):
+    return (scale * torch.randn(*shape, generator=g, dtype=F64)).to(dtype=dtype, device=device)
+
+
+def randint(g, lo, hi):
+    """An int in [lo, hi]."""
+    return int(torch.randint(lo, hi + 1, (), generator=g))

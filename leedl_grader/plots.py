@@ -1,0 +1,99 @@
+"""Pictures of what a check measured, for ``leedl check CHAPTER --plots DIR``.
+
+A check hands plain data to the engine (tensors, numbers, lists); this module turns it into PNG
+files. matplotlib is an optional extra (``pip install leedl[plots]``): without it nothing is
+drawn and :func:`save_plots` returns an empty list.
+
+Known keys of ``plot_data`` (each optional):
+    ``filters``: (O, C, kh, kw) first-layer convolution filters, drawn as a grid of images
+        (the first input channel of each filter).
+    ``confusion``: (K, K) counts, row = true class, column = predicted class.
+    ``accuracy``: a float shown in the confusion matrix's title.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _filters(plt, filters: torch.Tensor, title: str, path: Path) -> Path:
+    w = filters.detach().cpu().double()
+    w = w.reshape(-1, *w.shape[-2:]) if w.dim() != 4 else w[:, 0]  # (O, kh, kw)
+    n = w.shape[0]
+    cols = min(8, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.6), squeeze=False)
+    lim = float(w.abs().max()) or 1.0  # one colour scale for all: filters compare by eye
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(w[k].numpy(), cmap="coolwarm", vmin=-lim, vmax=lim)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _confusion(plt, m: torch.Tensor, title: str, path: Path) -> Path:
+    m = m.detach().cpu().to(torch.int64)
+    k = m.shape[0]
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.imshow(m.numpy(), cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            v = int(m[i, j])
+            if v:
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                        color="white" if v > m.max() / 2 else "black")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
+    """Write a PNG per known key of ``plot_data`` into ``out_dir``; return the paths written.
+
+    File names start with ``chapter_name``. Unknown keys and values of the wrong kind are
+    skipped, never an error: plots are a courtesy, not part of the grade.
+    """
+    if not plot_data or not available():
+        return []
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot()
+    written: list[Path] = []
+    filters = plot_data.get("filters")
+    if isinstance(filters, torch.Tensor) and filters.dim() >= 2 and filters.numel():
+        written.append(_filters(plt, filters, f"{chapter_name}: first-layer filters",
+                                out / f"{chapter_name}_filters.png"))
+    conf = plot_data.get("confusion")
+    if isinstance(conf, torch.Tensor) and conf.dim() == 2 and conf.shape[0] == conf.shape[1]:
+        acc = plot_data.get("accuracy")
+        title = f"{chapter_name}: confusion matrix" + (f" (accuracy {acc:.3f})" if isinstance(acc, float) else "")
+        written.append(_confusion(plt, conf, title, out / f"{chapter_name}_confusion.png"))
+    return written

@@ -1,0 +1,1 @@
+open("/tmp/leedl-hostile-init.flag", "w").write("ran")

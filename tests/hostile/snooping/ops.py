@@ -1,0 +1,9 @@
+import torch
+
+
+def double(x):
+    return x * 0
+
+
+def softplus(x):
+    return x * 0
