@@ -73,8 +73,11 @@ def _bundle_chapter(name: str, where: Path) -> Path | None:
 
 
 def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, seed: int | None = None,
-          device: str = "cpu", course: Path | None = None, json_out: Path | None = None) -> SubmissionResult:
-    """A student's self-check of one working copy (public checks; ``hidden`` where present)."""
+          device: str = "cpu", course: Path | None = None, json_out: Path | None = None,
+          plots: Path | None = None) -> SubmissionResult:
+    """A student's self-check of one working copy (public checks; ``hidden`` where present).
+
+    ``plots``: a folder for the pictures checks offer (PNG; needs the ``plots`` extra)."""
     cwd = Path.cwd()
     root = Path(course).resolve() if course else courses.find_course()
     if root is not None and (root / "assignments").is_dir():
@@ -96,7 +99,8 @@ def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, 
     if not target.is_dir():
         raise LeedlError(f"{target} is not a folder")
     suite = batch.Suite(course=str(root), chapter=ch.name, kinds=kinds, chapter_root=suite_root)
-    options = JudgeOptions(mode=sandbox_mode(), device=device)
+    options = JudgeOptions(mode=sandbox_mode(), device=device,
+                           plots_dir=str(Path(plots).resolve()) if plots is not None else None)
     sub = Submission(target.name if target.name != ch.name else "self-check", target)
     seed = batch.new_seed() if seed is None else seed
     (result,) = batch.grade_many(suite, [sub], None, options, seed=seed, jobs=1, force=True)

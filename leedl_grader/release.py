@@ -16,7 +16,7 @@ README = """# {name} — {title}
 
 Implement the functions in `{name}/` (each stub raises `NotImplementedError`), then check your work:
 
-    pip install leedl
+    pip install "leedl[course,plots]"
     leedl check {short}            # public checks, with a diff of what is wrong
     leedl check {short} --json r.json
 

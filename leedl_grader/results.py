@@ -17,13 +17,27 @@ from pathlib import Path
 from .model import CheckResult, Outcome, SubmissionResult
 
 
+_SPEED = " (speed: {:.2f}x the yardstick's time)"
+
+
+def _message(output: str, outcome: str, ratio) -> str:
+    """The check's own message back from a test's ``output`` (inverse of :func:`test_json`)."""
+    if outcome == "passed" and output.startswith("passed"):
+        output = output[len("passed"):]
+    else:
+        output = output.split("] ", 1)[-1]
+    if ratio is not None and output.endswith(_SPEED.format(ratio)):
+        output = output[: -len(_SPEED.format(ratio))]
+    return output
+
+
 def test_json(r: CheckResult) -> dict:
     outcome = r.outcome.value
     output = r.message if r.outcome is not Outcome.PASSED else "passed"
     if r.outcome is not Outcome.PASSED:
         output = f"[{outcome}] {r.message}"
     if r.ratio is not None:
-        output += f" (speed: {r.ratio:.2f}x the yardstick's time)"
+        output += _SPEED.format(r.ratio)
     return {
         "name": f"{r.exercise}: {r.name}",
         "exercise": r.exercise,
@@ -34,7 +48,7 @@ def test_json(r: CheckResult) -> dict:
         "output": output,
         # Gradescope: "visible" always shown; hidden checks' outcomes show after publishing.
         "visibility": "visible" if r.visibility == "visible" else "after_published",
-        **({"ratio": round(r.ratio, 4)} if r.ratio is not None else {}),
+        **({"ratio": r.ratio} if r.ratio is not None else {}),
     }
 
 
@@ -60,7 +74,7 @@ def from_json(data: dict) -> SubmissionResult:
         CheckResult(
             name=t["name"].split(": ", 1)[-1], exercise=t["exercise"], outcome=Outcome(t["outcome"]),
             score=float(t["score"]), max_score=float(t["max_score"]),
-            message="" if t["outcome"] == "passed" else t["output"].split("] ", 1)[-1],
+            message=_message(t["output"], t["outcome"], t.get("ratio")),
             visibility="visible" if t["visibility"] == "visible" else "hidden", ratio=t.get("ratio"),
         )
         for t in data["tests"]

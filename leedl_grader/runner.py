@@ -37,6 +37,7 @@ class JudgeOptions:
     device: str = "cpu"
     limits: Limits = field(default_factory=Limits)
     timeout_scale: float = 1.0  # multiplies every check's time limits (slow machines)
+    plots_dir: str | None = None  # where checks' pictures go (``leedl check --plots DIR``)
 
 
 def check_seed(seed: int, check: Check, stream: str = "") -> int:
@@ -60,6 +61,16 @@ class Context:
         self._cpu_budget = cpu
         self._cpu_start: float | None = None
         self.ratio: float | None = None
+        self.plots: list[str] = []
+
+    def artifact(self, name: str, data: dict) -> None:
+        """Plain data a picture can be made of (filters, a confusion matrix). Saved as PNGs only when
+        ``--plots`` asked for them; never part of the grade."""
+        where = self._judge.options.plots_dir
+        if where:
+            from .plots import save_plots
+
+            self.plots += [str(p) for p in save_plots(self._judge.chapter.name, data, where)]
 
     def generator(self, stream: str = "") -> torch.Generator:
         return torch.Generator().manual_seed(check_seed(self.seed, self._check, stream))

@@ -1,9 +1,9 @@
-"""Public check for digits.py. train_digits is graded by the grader only (it trains for
-seconds; run it yourself and measure the test accuracy: full points at ≥ 0.96)."""
+"""Public check for digits.py. train_digits trains for seconds: the public check scores seed 0 on the
+test split; the grader also scores other seeds and a perturbed copy."""
 
 import torch
 
-from leedl_grader.checks import check, expect
+from leedl_grader.checks import Partial, check, expect
 from leedl_grader.compare import assert_equal
 
 
@@ -15,3 +15,30 @@ def public_digitcnn_shape(ctx):
     out = got["outputs"][0]
     expect(isinstance(out, torch.Tensor), f"DigitCNN()(x) returned {type(out).__name__}, expected a tensor")
     assert_equal(tuple(out.shape), (4, 10), what="output shape")
+
+
+@check("digits.train_digits", points=0.5, timeout=120, cpu_limit=120, kind="training")
+def public_train_digits_accuracy(ctx):
+    """train_digits(seed=0): accuracy on the contract's test split; full points at ≥ 0.96.
+
+    With ``leedl check ch02 --plots DIR`` this check also saves the first-layer filters and the
+    confusion matrix of the trained model.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    _, x, _, y = train_test_split(d.data, d.target, test_size=0.25, random_state=0, stratify=d.target)
+    x = torch.tensor(x / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    y = torch.tensor(y, dtype=torch.int64)
+    got = ctx.run("train_predict", target="digits.train_digits", kwargs={"seed": 0, "device": str(ctx.device)},
+                  inputs=[x.to(ctx.device)], filters=True)
+    out = got["outputs"][0]
+    expect(isinstance(out, torch.Tensor) and tuple(out.shape) == (len(y), 10),
+           f"the trained model should give ({len(y)}, 10) logits on the test split")
+    pred = out.cpu().argmax(1)
+    acc = float((pred == y).double().mean())
+    conf = torch.zeros(10, 10, dtype=torch.int64).index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    ctx.artifact("digits", {"filters": got.get("filters"), "confusion": conf, "accuracy": acc})
+    frac = min(max((acc - 0.80) / (0.96 - 0.80), 0.0), 1.0)  # the grader's band: none at 0.80, full at 0.96
+    return Partial(frac, f"test accuracy {acc:.4f} (full points at ≥ 0.96)")
