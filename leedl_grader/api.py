@@ -57,7 +57,8 @@ def list_chapters(course: Path | None = None) -> list[tuple[str, str, list[tuple
         pub = courses.load_suite(ch, "public")
         hid = courses.load_suite(ch, "hidden")
         rows.append((ch.name, ch.title, [
-            (e.name, sum(c.points for c in pub if c.exercise == e.name), sum(c.points for c in hid if c.exercise == e.name))
+            (e.name, sum(c.points for c in pub if c.exercise == e.name),
+             sum(c.points for c in hid if c.exercise == e.name))
             for e in ch.exercises
         ]))
     return rows

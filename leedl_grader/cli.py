@@ -79,7 +79,8 @@ def check(chapter, path, hidden, seed, json_out, failed_only, plots, device, cou
     if plots is not None:
         saved = sorted(p.name for p in plots.glob("*.png")) if plots.is_dir() else []
         console.print(f"plots in {plots}/: {', '.join(saved)}" if saved else
-                      "no plots: none of the checks that ran offers one, or matplotlib is missing (pip install 'leedl[plots]')")
+                      "no plots: none of the checks that ran offers one, or matplotlib is missing "
+                      "(pip install 'leedl[plots]')")
     sys.exit(0 if result.passed else 1)
 
 
@@ -88,7 +89,8 @@ def check(chapter, path, hidden, seed, json_out, failed_only, plots, device, cou
 @click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Results folder.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel judges.")
-@click.option("--seed", type=int, default=None, help="Seed for the checks' inputs (default: the folder's, else random).")
+@click.option("--seed", type=int, default=None,
+              help="Seed for the checks' inputs (default: the folder's, else random).")
 @click.option("--force", is_flag=True, help="Regrade even unchanged submissions.")
 @click.option("--insecure", is_flag=True, help="Allow grading without strict isolation.")
 @device_option

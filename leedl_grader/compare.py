@@ -43,7 +43,8 @@ def tensor_diff(got: torch.Tensor, want: torch.Tensor, rtol: float, atol: float)
     nan_mismatch = torch.isnan(g) != torch.isnan(w)
     if bool(nan_mismatch.any()):
         idx = tuple(int(i) for i in nan_mismatch.nonzero()[0])
-        return f"NaN where a number was expected (or the reverse) at index {list(idx)}: got {g[idx].item()}, expected {w[idx].item()}"
+        return (f"NaN where a number was expected (or the reverse) at index {list(idx)}: "
+                f"got {g[idx].item()}, expected {w[idx].item()}")
     both_nan = torch.isnan(g) & torch.isnan(w)
     inf_same = torch.isinf(w) & (g == w)
     err = (g - w).abs()

@@ -35,7 +35,8 @@ def release(course: Path, chapter: courses.Chapter, out: Path) -> Path:
     """Write the bundle to ``out/<chapter>/`` and ``out/README.md``; returns the chapter folder."""
     stale = [g.path.name for g in generated_files(course, chapter) if g.stale()]
     if stale:
-        raise ReleaseError(f"assignments/{chapter.name} is out of date ({', '.join(stale)}): run `leedl build {chapter.short}`")
+        raise ReleaseError(f"assignments/{chapter.name} is out of date ({', '.join(stale)}): "
+                           f"run `leedl build {chapter.short}`")
     dest = Path(out) / chapter.name
     if dest.exists():
         shutil.rmtree(dest)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .model import CheckResult, Outcome, SubmissionResult
 
-
 _SPEED = " (speed: {:.2f}x the yardstick's time)"
 
 

@@ -105,7 +105,8 @@ def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1
     rows: list[Row] = []
     stale = [g.path.name for g in generated_files(course, chapter) if g.stale()]
     rows.append(Row("stubs up to date", "build", "", not stale,
-                    "generated files match the reference" if not stale else f"stale: {', '.join(stale)} (run leedl build)"))
+                    "generated files match the reference" if not stale
+                    else f"stale: {', '.join(stale)} (run leedl build)"))
     zoo = load_zoo(course, chapter)
     ref_dir = course / "solutions" / chapter.name
     suite = Suite(course=str(course), chapter=chapter.name, kinds=("public", "hidden"))
@@ -137,7 +138,8 @@ def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1
     stubs = graded["stubs"]
     scoring = [f"{c.exercise}:{c.name}" for c in stubs.results if c.score > 0]
     rows.insert(1, Row("stubs", "stubs", "", stubs.score == 0,
-                       f"{stubs.score:g}/{stubs.max_score:g}" + ("" if not scoring else "; scores on " + ", ".join(scoring))))
+                       f"{stubs.score:g}/{stubs.max_score:g}"
+                       + ("" if not scoring else "; scores on " + ", ".join(scoring))))
     for student, v in variants.items():
         rows.append(_judge_bug(graded[student], v))
     exercises = {e.name for e in chapter.exercises}
@@ -145,5 +147,6 @@ def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1
         bugs = sum(1 for v in zoo if v.exercise == ex and v.kind == "bug")
         alts = sum(1 for v in zoo if v.exercise == ex and v.kind == "alternative")
         if bugs < 2 or alts < 1:
-            rows.append(Row(f"zoo coverage of {ex}", "build", ex, False, f"{bugs} bugs, {alts} alternatives (need 2 and 1)"))
+            rows.append(Row(f"zoo coverage of {ex}", "build", ex, False,
+                            f"{bugs} bugs, {alts} alternatives (need 2 and 1)"))
     return ValidationReport(chapter.name, seed, tuple(rows))

@@ -24,7 +24,7 @@ from .sandbox import STRICT, Limits
 _BOOT = (
     "import sys; p = sys.argv[2]; sys.path.insert(0, p); import leedl_grader.zygote as z; "
     "sys.path.remove(p); "
-    "sys.path[:] = [q for q in sys.path if not __import__('os').path.isdir(__import__('os').path.join(q, 'solutions'))]; "
+    "import os; sys.path[:] = [q for q in sys.path if not os.path.isdir(os.path.join(q, 'solutions'))]; "
     "z.main(int(sys.argv[1]))"
 )
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from leedl_grader import course as courses, forbid
+from leedl_grader import course as courses
+from leedl_grader import forbid
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = [
@@ -28,7 +29,8 @@ def evasions(name: str) -> dict[str, str]:
         "direct": f"import {module}\n\ndef _helper(*a):\n    return {name}\n",
         "alias": f"import {module} as _m\n\ndef _helper(*a):\n    return _m.{attr}\n",
         "from_import": f"from {module} import {attr} as _f\n\ndef _helper(*a):\n    return _f\n",
-        "built_string_getattr": f"import {module} as _m\n\ndef _helper(*a):\n    return getattr(_m, '{attr[:2]}' + '{attr[2:]}')\n",
+        "built_string_getattr": (f"import {module} as _m\n\ndef _helper(*a):\n"
+                                 f"    return getattr(_m, '{attr[:2]}' + '{attr[2:]}')\n"),
         "importlib": f"import importlib\n\ndef _helper(*a):\n    return importlib.import_module('{module}')\n",
         "dunder_import": f"def _helper(*a):\n    return __import__('{module}')\n",
         "torch_ops": "import torch\n\ndef _helper(*a):\n    return torch.ops.aten\n",

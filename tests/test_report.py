@@ -43,7 +43,8 @@ def test_fallback_sandbox_is_named_in_the_report():
 
 
 def test_batch_summary_and_histogram():
-    rs = [result("ann"), result("bob", (Outcome.PASSED, Outcome.PASSED)), result("cy", (Outcome.TIMEOUT, Outcome.MISSING))]
+    rs = [result("ann"), result("bob", (Outcome.PASSED, Outcome.PASSED)),
+          result("cy", (Outcome.TIMEOUT, Outcome.MISSING))]
     out = render(report.render_batch, rs, ["ops.double", "ops.softplus"])
     assert "│ bob     │   4/4 │ passed  │ —" in out
     assert "│ cy      │   0/4 │ timeout │ ops.double (0/2), ops.softplus (0/2)" in out

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from leedl_grader import api, course as courses
+from leedl_grader import api
+from leedl_grader import course as courses
 
 REPO = Path(__file__).resolve().parent.parent
 

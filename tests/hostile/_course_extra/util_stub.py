@@ -1,5 +1,4 @@
 # leedl — ch99_demo/util.py: implement the functions below; `leedl check ch99` tests them.
-import torch
 
 
 def halve(x):

@@ -1,5 +1,4 @@
 open("/tmp/leedl-hostile-pytest.flag", "w").write("ran")
-import pytest  # noqa: E402
 
 
 def pytest_runtest_makereport(item, call):

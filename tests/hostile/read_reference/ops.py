@@ -1,4 +1,3 @@
-import torch
 
 from .util import REF
 
