@@ -213,11 +213,12 @@ class Judge:
         for f in self.chapter.files:
             if f not in present:
                 file_state[f] = (Outcome.MISSING, f"{f} is missing from the submission")
-        forbidden = forbid.scan(self.chapter, src, present)
+        forbidden = forbid.scan_exercises(self.chapter, src, present)
         results = []
         try:
             for f in present:
-                if f not in forbidden:
+                # A file whose every exercise is forbidden is never imported: nothing of it can earn a mark.
+                if not all(e.name in forbidden for e in self.chapter.exercises if e.file == f):
                     file_state[f] = self._probe(f)
             for check in self.checks:
                 results.append(self._run_check(check, seed, file_state, forbidden))
@@ -258,8 +259,8 @@ class Judge:
                 duration=round(time.perf_counter() - started, 3) if started else 0.0, detail=detail or {},
             )
 
-        if ex.file in forbidden:
-            return result(Outcome.FORBIDDEN, forbidden[ex.file])
+        if ex.name in forbidden:
+            return result(Outcome.FORBIDDEN, forbidden[ex.name])
         state = file_state.get(ex.file)
         if state is not None:
             return result(state[0], state[1])

@@ -50,14 +50,32 @@ def test_reference_is_not_forbidden(ch, tmp_path):
     assert forbid.scan(ch, src, list(ch.files)) == {}
 
 
+def wrap(exercise: str) -> str:
+    """Make the exercise's top-level name reach ``_helper`` (as a student's helper call would)."""
+    top = exercise.split(".")[1]
+    return f"\n_original = {top}\n\n\ndef {top}(*a, **k):\n    _helper()\n    return _original(*a, **k)\n"
+
+
 @pytest.mark.parametrize("ch, file, name", CASES, ids=[f"{c.short}-{f}-{n}" for c, f, n in CASES])
 def test_every_evasion_of_every_forbidden_routine_is_caught(ch, file, name, tmp_path):
+    exercises = [e.name for e in ch.exercises if e.file == file]
     for kind, code in evasions(name).items():
         src = reference_copy(tmp_path / kind, ch)
-        (src / file).write_text((src / file).read_text() + "\n\n" + code)
-        hits = forbid.scan(ch, src, list(ch.files))
-        assert file in hits, f"{kind} evasion of {name} in {file} not caught"
-        assert hits[file].startswith("forbidden:")
+        (src / file).write_text((src / file).read_text() + "\n\n" + code + wrap(exercises[0]))
+        assert file in forbid.scan(ch, src, list(ch.files)), f"{kind} evasion of {name} in {file} not caught"
+        hits = forbid.scan_exercises(ch, src, list(ch.files))
+        # The hit costs the exercise that reaches it, and no other exercise of the file.
+        assert set(hits) == {exercises[0]}, f"{kind} evasion of {name}: {sorted(hits)}"
+        assert hits[exercises[0]].startswith("forbidden:") and " line " in hits[exercises[0]]
+
+
+@pytest.mark.parametrize("ch", courses.chapters(REPO), ids=lambda c: c.name)
+def test_code_that_runs_at_import_costs_every_exercise_of_its_file(ch, tmp_path):
+    file = next(e.file for e in ch.exercises if e.forbidden)
+    src = reference_copy(tmp_path, ch)
+    (src / file).write_text((src / file).read_text() + "\nimport importlib\nimportlib.import_module('torch')\n")
+    hits = forbid.scan_exercises(ch, src, list(ch.files))
+    assert set(hits) == {e.name for e in ch.exercises if e.file == file}
 
 
 @pytest.mark.parametrize("ch, file, name", CASES[:1] + CASES[-1:], ids=lambda x: getattr(x, "name", str(x)))
@@ -68,3 +86,7 @@ def test_alias_through_a_sibling_file_is_caught(ch, file, name, tmp_path):
     (src / file).write_text((src / file).read_text() + "\nfrom ._sneaky import routine as _r\n")
     hits = forbid.scan(ch, src, list(ch.files))
     assert file in hits and "_sneaky.py" in hits[file]
+    exercise = next(e.name for e in ch.exercises if e.file == file)
+    (src / file).write_text((src / file).read_text() + "\n\ndef _helper():\n    return _r\n" + wrap(exercise))
+    hits = forbid.scan_exercises(ch, src, list(ch.files))
+    assert exercise in hits and "_sneaky.py" in hits[exercise]
