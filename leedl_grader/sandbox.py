@@ -178,6 +178,10 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     for d in SYSTEM_DIRS:
         if os.path.lexists(d):
             _bind(d, root)
+    # The scratch /tmp comes before the Python binds: an interpreter or virtual environment that
+    # lives under /tmp must stay visible (read-only) inside it rather than be hidden by it.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.scratch_mb}m,mode=1777")
     for d in python_roots():
         _bind(d, root)
     os.makedirs(root + "/dev", exist_ok=True)
@@ -186,8 +190,6 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
             _bind(dev, root, readonly=False)
     os.makedirs(root + "/proc", exist_ok=True)
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.scratch_mb}m,mode=1777")
     pkg_dir = root + "/submission/" + package
     copy_submission(src, pkg_dir, files)
     mount(root + "/submission", root + "/submission", None, MS_BIND | MS_REC)
