@@ -2,8 +2,8 @@
 
 Grades N copies of the ch01 reference with ``--jobs 2``, then N empty submissions (every file
 missing: no check runs, so this is the grader's own overhead), and times a bare
-``python -c "import torch"`` beside them. CPU is user+system of the whole process tree
-(``RUSAGE_CHILDREN`` after each command has exited).
+``python -c "import torch"`` beside them. CPU is user+system of the whole process tree,
+sandboxed students included (a cgroup where one can be made; see ``overhead.Meter``).
 
     python benchmarks/grade_ch01.py [--copies 20] [--jobs 2]
 """
@@ -11,25 +11,14 @@ missing: no check runs, so this is the grader's own overhead), and times a bare
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from overhead import Meter  # noqa: E402  (CPU of the whole process tree, sandboxes included)
 
 
 def main() -> None:
@@ -39,6 +28,10 @@ def main() -> None:
     ap.add_argument("--chapter", default="ch01_optimization")
     args = ap.parse_args()
     n = args.copies
+    meter = Meter()
+
+    def timed(cmd):
+        return meter.run(cmd, cwd=REPO)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for i in range(n):
@@ -52,9 +45,13 @@ def main() -> None:
                                                         "--jobs", str(args.jobs), "--seed", "0"])),
         ]
         torch_wall, torch_cpu = timed([sys.executable, "-c", "import torch"])
+        totals = [line.split(",")[1:3] for line in (tmp / "o1" / "grades.csv").read_text().splitlines()[1:]]
+        full = sum(1 for got, best in totals if got == best)
+    meter.close()
     print(f"{'':28s} {'wall s/sub':>10s} {'CPU s/sub':>10s}   ({n} submissions, --jobs {args.jobs})")
     for name, wall, cpu in rows:
         print(f"{name:28s} {wall / n:10.3f} {cpu / n:10.3f}")
+    print(f"reference copies at full marks: {full}/{len(totals)}")
     label = 'python -c "import torch"'
     print(f"{label:28s} {torch_wall:10.3f} {torch_cpu:10.3f}   (once)")
 

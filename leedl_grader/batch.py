@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.util
 import secrets
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -76,6 +77,10 @@ def _init_judge(suite: Suite, options: JudgeOptions) -> None:
     chapter, checks, reference, data = suite.load()
     _JUDGE = Judge(chapter, checks, options, reference=reference, data=data)
     _JUDGE.start()
+    if multiprocessing.parent_process() is not None:
+        # A pool process ends with os._exit, past atexit: close the zygote cleanly through
+        # multiprocessing's own finalizers, which do run.
+        multiprocessing.util.Finalize(_JUDGE, _JUDGE.close, exitpriority=10)
 
 
 def _grade_one(sub: Submission, seed: int, key: str) -> dict:
