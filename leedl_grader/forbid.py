@@ -259,6 +259,22 @@ def scan_file(path: Path, forbidden: tuple[str, ...], package: str = "",
     return sorted(set(s.hits)), s.siblings
 
 
+def _first_hit(src: Path, start: str, banned, package: str, banned_ids, skip: tuple[str, ...] = ()):
+    """The first file with hits reached from ``start`` through the siblings it imports, as
+    ``(file, hits)``; None when there is none. Files in ``skip`` are not entered."""
+    todo, seen = [start], set(skip)
+    while todo:
+        f = todo.pop()
+        if f in seen or not (src / f).is_file() or (src / f).is_symlink():
+            continue
+        seen.add(f)
+        hits, siblings = scan_file(src / f, banned, package, banned_ids)
+        if hits:
+            return f, hits
+        todo.extend(f"{m}.py" for m in siblings)
+    return None
+
+
 def scan(chapter, src: Path, present: list[str]) -> dict[str, str]:
     """``{file: message}`` for each file of the chapter whose exercises call something forbidden."""
     out: dict[str, str] = {}
@@ -267,21 +283,13 @@ def scan(chapter, src: Path, present: list[str]) -> dict[str, str]:
         banned = by_file.get(file, ())
         if not banned:
             continue
-        todo, seen = [file], set()
-        banned_ids = _banned_objects(banned)
-        while todo:
-            f = todo.pop()
-            if f in seen or not (src / f).is_file() or (src / f).is_symlink():
-                continue
-            seen.add(f)
-            hits, siblings = scan_file(src / f, banned, chapter.name, banned_ids)
-            if hits:
-                line, what = hits[0]
-                via = "" if f == file else f" (through {f}, which {file} imports)"
-                more = f"; {len(hits) - 1} more" if len(hits) > 1 else ""
-                out[file] = f"forbidden: {f} line {line} {what}{via}{more}. This file's exercises must not use it."
-                break
-            todo.extend(f"{m}.py" for m in siblings)
+        found = _first_hit(src, file, banned, chapter.name, _banned_objects(banned))
+        if found:
+            f, hits = found
+            line, what = hits[0]
+            via = "" if f == file else f" (through {f}, which {file} imports)"
+            more = f"; {len(hits) - 1} more" if len(hits) > 1 else ""
+            out[file] = f"forbidden: {f} line {line} {what}{via}{more}. This file's exercises must not use it."
     return out
 
 
@@ -417,23 +425,16 @@ def scan_exercises(chapter, src: Path, present: list[str]) -> dict[str, str]:
         lines = [line for line, _ in hits if not _mere_import(tree, line)]
         imports = _relative_imports(tree)
         for first in sorted(siblings):  # a hit anywhere behind a sibling costs what imports that sibling
-            todo, seen = [f"{first}.py"], set()
-            while todo:
-                f = todo.pop()
-                if f in seen or f == file or not (src / f).is_file() or (src / f).is_symlink():
-                    continue
-                seen.add(f)
-                shits, more = scan_file(src / f, banned, chapter.name, banned_ids)
-                if shits:
-                    for line in imports.get(first, [0]):
-                        lines.append(line)
-                        what.setdefault(line, f"{f} line {shits[0][0]} {shits[0][1]} (through {f}, which {file} "
-                                              "imports)")
-                    break
-                todo.extend(f"{m}.py" for m in more)
-        found = attribute(tree, lines, [e.name.split(".", 1)[1].split(".")[0] for e in exercises])
+            found = _first_hit(src, f"{first}.py", banned, chapter.name, banned_ids, skip=(file,))
+            if found:
+                f, shits = found
+                for line in imports.get(first, [0]):
+                    lines.append(line)
+                    what.setdefault(line, f"{f} line {shits[0][0]} {shits[0][1]} (through {f}, which {file} imports)")
+        tops = {e.name: e.name.split(".", 1)[1].split(".")[0] for e in exercises}  # "optimizers.Adam" -> "Adam"
+        reached = attribute(tree, lines, list(tops.values()))
         for e in exercises:
-            line = found.get(e.name.split(".", 1)[1].split(".")[0])
+            line = reached.get(tops[e.name])
             if line is not None:
                 out[e.name] = (f"forbidden: {what.get(line, f'{file} line {line}')}. "
                                f"{e.name} must not use it.")
