@@ -178,3 +178,36 @@ def validate(chapter_name: str | None = None, *, seed: int | None = None, jobs: 
     mode = sandbox_mode()
     return [validator.validate(root, ch, seed=seed, jobs=jobs, mode=mode, device=device, on_result=on_result)
             for ch in chs]
+
+
+# --- exports ------------------------------------------------------------------------------------
+EXPORT_FORMATS = ("canvas", "moodle", "csv", "junit", "html")
+
+
+def export(fmt: str, results_dir: Path, out: Path, *, roster: Path | None = None, title: str | None = None,
+           assignment_id: str = "", per_exercise: bool = False, plots: Path | None = None):
+    """Write a results folder (``leedl grade --out``) as ``fmt``; returns an :class:`lms.ExportReport`."""
+    from .exports import html, junit, lms
+    from .exports.folder import ExportError, load_results
+
+    try:
+        graded = load_results(Path(results_dir))
+        title = title or graded[0].assignment
+        book = lms.load_roster(Path(roster)) if roster is not None else None
+        if fmt in ("canvas", "moodle") and book is None:
+            raise ExportError(f"--format {fmt} needs --roster: a CSV mapping each student folder to the LMS identity")
+        if fmt == "canvas":
+            return lms.canvas(graded, book, Path(out), title=title, assignment_id=assignment_id,
+                              per_exercise=per_exercise)
+        if fmt == "moodle":
+            return lms.moodle(graded, book, Path(out), title=title, per_exercise=per_exercise)
+        if fmt == "csv":
+            return lms.plain(graded, book, Path(out))
+        if fmt == "junit":
+            return lms.ExportReport(junit.write(graded, Path(out), name=f"leedl {title}"), len(graded))
+        if fmt == "html":
+            html.write(graded, Path(out), plots_dir=Path(plots) if plots is not None else None)
+            return lms.ExportReport(Path(out), len(graded))
+    except ExportError as exc:
+        raise LeedlError(str(exc)) from None
+    raise LeedlError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")

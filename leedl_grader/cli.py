@@ -169,5 +169,30 @@ def validate(chapter, seed, jobs, device, course):
     sys.exit(0 if ok else 1)
 
 
+@main.command()
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(api.EXPORT_FORMATS))
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="The file to write (a folder for html).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV with a 'folder' column and the LMS's identity columns (canvas, moodle; optional for csv).")
+@click.option("--title", default=None, help="Grade item title (default: the chapter).")
+@click.option("--assignment-id", default="", help="Canvas assignment id, to update an existing column.")
+@click.option("--per-exercise", is_flag=True, help="Also one column per exercise (canvas, moodle).")
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="html: embed the PNGs of PLOTS/<student>/ in each page.")
+@user_errors
+def export(fmt, results, out, roster, title, assignment_id, per_exercise, plots):
+    """Write the RESULTS folder of `leedl grade` as FORMAT: canvas, moodle, csv, junit or html."""
+    rep = api.export(fmt, results, out, roster=roster, title=title, assignment_id=assignment_id,
+                     per_exercise=per_exercise, plots=plots)
+    click.echo(f"wrote {rep.path} ({rep.written} student(s) graded)")
+    for s in rep.unknown:
+        click.echo(f"unknown: {s} has a result but no roster row (listed in "
+                   f"{rep.path.with_name(rep.path.stem + '.unmatched.csv')})")
+    for s in rep.missing:
+        click.echo(f"missing: {s} is on the roster but has no result (grade left empty)")
+
+
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .exports.text import csv_cell
 from .model import CheckResult, Outcome, SubmissionResult
 
 _SPEED = " (speed: {:.2f}x the yardstick's time)"
@@ -47,6 +48,8 @@ def test_json(r: CheckResult) -> dict:
         "output": output,
         # Gradescope: "visible" always shown; hidden checks' outcomes show after publishing.
         "visibility": "visible" if r.visibility == "visible" else "after_published",
+        "kind": r.kind,
+        "duration": r.duration,
         **({"ratio": r.ratio} if r.ratio is not None else {}),
     }
 
@@ -75,6 +78,7 @@ def from_json(data: dict) -> SubmissionResult:
             score=float(t["score"]), max_score=float(t["max_score"]),
             message=_message(t["output"], t["outcome"], t.get("ratio")),
             visibility="visible" if t["visibility"] == "visible" else "hidden", ratio=t.get("ratio"),
+            kind=t.get("kind", "correctness"), duration=float(t.get("duration", 0.0)),
         )
         for t in data["tests"]
     )
@@ -121,7 +125,7 @@ def gradebook_csv(results: list[SubmissionResult], exercises: list[str]) -> str:
     w.writerow(["student", "total", "max", *exercises])
     for r in sorted(results, key=lambda r: r.student):
         per = {e.name: e.score for e in r.exercises()}
-        w.writerow([r.student, _num(r.score), _num(r.max_score), *[_num(per.get(e, 0.0)) for e in exercises]])
+        w.writerow([csv_cell(r.student), _num(r.score), _num(r.max_score), *[_num(per.get(e, 0.0)) for e in exercises]])
     return buf.getvalue()
 
 
