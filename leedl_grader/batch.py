@@ -60,12 +60,12 @@ def new_seed() -> int:
 
 
 def blank_result(chapter, checks, student: str, seed: int, options: JudgeOptions, outcome: Outcome,
-                 message: str) -> SubmissionResult:
+                 message: str, key: str = "") -> SubmissionResult:
     """A result for a submission that could not be graded at all: every check scores 0."""
     rs = tuple(CheckResult(name=c.name, exercise=c.exercise, outcome=outcome, score=0.0, max_score=c.points,
                            message=message, visibility=c.visibility, kind=c.kind) for c in checks)
     return SubmissionResult(student=student, assignment=chapter.name, seed=seed, sandbox=options.mode,
-                            leedl_version=__version__, results=rs, device=options.device, notes=(message,))
+                            leedl_version=__version__, results=rs, device=options.device, notes=(message,), key=key)
 
 
 # --- the judge in each pool process ------------------------------------------------------------
@@ -93,10 +93,11 @@ def _grade_one(sub: Submission, seed: int, key: str) -> dict:
                 src = Path(tmp)
             folder = chapter_folder(src, judge.chapter.name, judge.chapter.files)
         except SubmissionError as exc:
-            r = blank_result(judge.chapter, judge.checks, sub.student, seed, judge.options, Outcome.MISSING, str(exc))
-            return results.to_json(r)
+            r = blank_result(judge.chapter, judge.checks, sub.student, seed, judge.options, Outcome.MISSING, str(exc),
+                             key=key)  # the same broken zip is as broken next time
+            return results.to_record(r)
         r = judge.grade(folder, sub.student, seed, key=key)
-    return results.to_json(r)
+    return results.to_record(r)
 
 
 def submission_key(sub: Submission, chapter, fingerprint: str, seed: int, options: JudgeOptions) -> str:
@@ -130,18 +131,30 @@ def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: 
         todo.append((sub, key))
 
     def finish(data: dict) -> None:
-        r = results.from_json(data)
+        r = results.from_record(data)
         if out is not None:
             results.write_result(Path(out), r)
         done.append(r)
         if on_result:
             on_result(r, False)
 
+    def fault(sub: Submission, exc: BaseException) -> None:
+        loaded = suite.load()
+        r = blank_result(loaded[0], loaded[1], sub.student, seed, options, Outcome.FAULT,
+                         f"the grader failed on this submission ({type(exc).__name__}: {exc}); "
+                         "not the student's doing: regrade it")
+        finish(results.to_record(r))
+
     if jobs <= 1:
         _init_judge(suite, options)
         try:
             for sub, key in todo:
-                finish(_grade_one(sub, seed, key))
+                try:
+                    data = _grade_one(sub, seed, key)
+                except Exception as exc:  # a judge failure costs this submission only, uncached
+                    fault(sub, exc)
+                    continue
+                finish(data)
         finally:
             _JUDGE.close()
         return done
@@ -164,10 +177,7 @@ def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: 
                         pending.append((sub, key))
                         broken = True
                     except Exception as exc:  # a judge failure costs this submission only, uncached
-                        loaded = suite.load()
-                        r = blank_result(loaded[0], loaded[1], sub.student, seed, options, Outcome.CRASHED,
-                                         f"the grader failed on this submission: {exc}")
-                        finish(results.to_json(r))
+                        fault(sub, exc)
             if broken and len(pending) == len(todo):
                 raise RuntimeError("every judge process died; see the messages above")
             todo = pending
@@ -180,9 +190,16 @@ def write_gradebook(out: Path, exercises: list[str], graded: list[SubmissionResu
     return path
 
 
+CLASS_DIR = ".leedl"  # the class's own files: no student's name starts with a dot
+
+
+def class_record(out: Path) -> Path:
+    return Path(out) / CLASS_DIR / "batch.json"
+
+
 def batch_seed(out: Path, seed: int | None) -> int:
     """The batch's seed: given, else the one recorded in ``out`` (resume), else a new one."""
-    record = Path(out) / "batch.json"
+    record = class_record(out)
     if seed is None and record.is_file():
         try:
             seed = int(json.loads(record.read_text())["seed"])

@@ -22,7 +22,8 @@ class Outcome(str, enum.Enum):
     MEMORY = "memory"  # memory limit
     FORBIDDEN = "forbidden"  # a routine the exercise must not call
     MISSING = "missing"  # file, name or implementation absent (a stub)
-    CRASHED = "crashed"  # the student's process died (exit, signal, broken channel)
+    CRASHED = "crashed"  # the student's process died (exit, signal, broken channel, malformed reply)
+    FAULT = "fault"  # the grader itself failed (a broken check, a judge error): not the student's doing
 
     @property
     def gradescope_status(self) -> str:
@@ -96,6 +97,12 @@ class SubmissionResult:
     device: str = "cpu"
     key: str = ""  # content hash used to skip unchanged regrades
     notes: tuple[str, ...] = ()
+    enforced: tuple[str, ...] = ()  # the limits the sandbox enforced, and by what ("memory 3072 MiB: cgroup v1")
+
+    @property
+    def faults(self) -> tuple[CheckResult, ...]:
+        """Checks the grader itself failed on: the TA's to look at, never the student's doing."""
+        return tuple(r for r in self.results if r.outcome is Outcome.FAULT)
 
     @property
     def score(self) -> float:
@@ -134,6 +141,7 @@ _SEVERITY = [
     Outcome.MEMORY,
     Outcome.CRASHED,
     Outcome.FORBIDDEN,
+    Outcome.FAULT,
 ]
 
 

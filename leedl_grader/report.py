@@ -7,6 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from . import results as results_
 from .model import Outcome, SubmissionResult, worst_outcome
 
 STYLE = {
@@ -19,6 +20,7 @@ STYLE = {
     Outcome.FORBIDDEN: "bold red",
     Outcome.MISSING: "dim",
     Outcome.CRASHED: "bold magenta",
+    Outcome.FAULT: "bold white on red",
 }
 SANDBOX_NOTE = {
     "strict": "strict sandbox (namespaces, own uid, no network)",
@@ -75,6 +77,10 @@ def render_submission(result: SubmissionResult, console: Console, *, verbose: bo
     console.print(exercise_table(result))
     for note in result.notes:
         console.print(Text.assemble(("note: ", "yellow"), note))
+    for line in results_.fault_lines(result):
+        console.print(Text.assemble(("grader fault: ", "bold red"), line))
+    if result.enforced:
+        console.print(Text("limits: " + "; ".join(result.enforced), style="dim"))
     style = "green" if result.passed else "yellow"
     console.print(
         Panel(
@@ -125,6 +131,13 @@ def render_batch(results: list[SubmissionResult], exercises: list[str], console:
         console.print("[yellow]no submissions graded[/]")
         return
     console.print(batch_table(results, exercises))
+    faulty = [r for r in results if r.faults]
+    if faulty:
+        lines = [Text(f"the grader itself failed on {sum(len(r.faults) for r in faulty)} check(s) of "
+                      f"{len(faulty)} submission(s); those checks scored 0 through no fault of the student: "
+                      "fix the check and regrade them (--force)")]
+        lines += [Text(f"{r.student}: {line}") for r in faulty for line in results_.fault_lines(r)[:5]]
+        console.print(Panel(Group(*lines), title="grader faults", style="red", expand=False))
     maximum = max(r.max_score for r in results)
     totals = [r.score for r in results]
     mean = sum(totals) / len(totals)

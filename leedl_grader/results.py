@@ -1,7 +1,9 @@
 """Result files, derived from the model: Gradescope-compatible JSON and the CSV gradebook.
 
 ``<student>.json`` is a valid Gradescope ``results.json`` (score, execution_time, tests with
-name/score/max_score/status/output/visibility) with leedl's own fields beside. Files are written
+name/score/max_score/status/output/visibility) with leedl's own fields beside, written from the
+lossless record (:func:`to_record`), which it carries under ``"leedl"``; only that record is ever
+read back. Files are written
 atomically (temporary file, fsync, rename), so a killed batch never leaves half a result.
 """
 
@@ -14,23 +16,50 @@ import os
 import tempfile
 from pathlib import Path
 
+from . import wire
 from .exports.text import csv_cell
 from .model import CheckResult, Outcome, SubmissionResult
 
+RECORD_FORMAT = 1
 _SPEED = " (speed: {:.2f}x the yardstick's time)"
 
 
-def _message(output: str, outcome: str, ratio) -> str:
-    """The check's own message back from a test's ``output`` (inverse of :func:`test_json`)."""
-    if outcome == "passed" and output.startswith("passed"):
-        output = output[len("passed"):]
-    else:
-        output = output.split("] ", 1)[-1]
-    if ratio is not None and output.endswith(_SPEED.format(ratio)):
-        output = output[: -len(_SPEED.format(ratio))]
-    return output
+# --- the one serialisation of the model: every field, both ways -----------------------------------
+def _check_record(r: CheckResult) -> dict:
+    return {"name": r.name, "exercise": r.exercise, "outcome": r.outcome.value, "score": r.score,
+            "max_score": r.max_score, "message": r.message, "visibility": r.visibility, "duration": r.duration,
+            "kind": r.kind, "ratio": r.ratio, "detail": wire.to_json(dict(r.detail))}
 
 
+def to_record(result: SubmissionResult) -> dict:
+    """The lossless, JSON-able form of a result: what crosses processes and what reruns read back."""
+    return {
+        "format": RECORD_FORMAT, "student": result.student, "assignment": result.assignment, "seed": result.seed,
+        "sandbox": result.sandbox, "leedl_version": result.leedl_version, "execution_time": result.execution_time,
+        "device": result.device, "key": result.key, "notes": list(result.notes), "enforced": list(result.enforced),
+        "results": [_check_record(r) for r in result.results],
+    }
+
+
+def from_record(d: dict) -> SubmissionResult:
+    """Inverse of :func:`to_record` (``from_record(to_record(r))`` equals ``r`` in every field)."""
+    if d.get("format") != RECORD_FORMAT:
+        raise ValueError(f"unknown result format {d.get('format')!r}")
+    rs = tuple(
+        CheckResult(name=t["name"], exercise=t["exercise"], outcome=Outcome(t["outcome"]), score=float(t["score"]),
+                    max_score=float(t["max_score"]), message=t["message"], visibility=t["visibility"],
+                    duration=float(t["duration"]), kind=t["kind"],
+                    ratio=None if t["ratio"] is None else float(t["ratio"]), detail=wire.from_json(t["detail"]))
+        for t in d["results"]
+    )
+    return SubmissionResult(
+        student=d["student"], assignment=d["assignment"], seed=int(d["seed"]), sandbox=d["sandbox"],
+        leedl_version=d["leedl_version"], results=rs, execution_time=float(d["execution_time"]),
+        device=d["device"], key=d["key"], notes=tuple(d["notes"]), enforced=tuple(d["enforced"]),
+    )
+
+
+# --- Gradescope's results.json: derived, written, never read back -----------------------------------
 def test_json(r: CheckResult) -> dict:
     outcome = r.outcome.value
     output = r.message if r.outcome is not Outcome.PASSED else "passed"
@@ -54,7 +83,16 @@ def test_json(r: CheckResult) -> dict:
     }
 
 
+def fault_lines(result: SubmissionResult) -> list[str]:
+    """One line per check the grader failed on, for the TA."""
+    return [f"{r.exercise}: {r.name}: {r.message}" + (f" [{r.detail['judge_error']}]"
+                                                      if r.detail.get("judge_error") else "")
+            for r in result.faults]
+
+
 def to_json(result: SubmissionResult) -> dict:
+    """Gradescope's ``results.json`` with leedl's fields beside, and the lossless record under
+    ``"leedl"`` (what a rerun reads; the Gradescope fields are never read back)."""
     return {
         "student": result.student,
         "assignment": result.assignment,
@@ -64,30 +102,14 @@ def to_json(result: SubmissionResult) -> dict:
         "leedl_version": result.leedl_version,
         "seed": result.seed,
         "sandbox": result.sandbox,
+        "enforced": list(result.enforced),
         "device": result.device,
         "key": result.key,
         "output": "\n".join(result.notes),
+        "judge_faults": fault_lines(result),
         "tests": [test_json(r) for r in result.results],
+        "leedl": to_record(result),
     }
-
-
-def from_json(data: dict) -> SubmissionResult:
-    results = tuple(
-        CheckResult(
-            name=t["name"].split(": ", 1)[-1], exercise=t["exercise"], outcome=Outcome(t["outcome"]),
-            score=float(t["score"]), max_score=float(t["max_score"]),
-            message=_message(t["output"], t["outcome"], t.get("ratio")),
-            visibility="visible" if t["visibility"] == "visible" else "hidden", ratio=t.get("ratio"),
-            kind=t.get("kind", "correctness"), duration=float(t.get("duration", 0.0)),
-        )
-        for t in data["tests"]
-    )
-    return SubmissionResult(
-        student=data["student"], assignment=data["assignment"], seed=int(data["seed"]), sandbox=data["sandbox"],
-        leedl_version=data["leedl_version"], results=results, execution_time=float(data["execution_time"]),
-        device=data.get("device", "cpu"), key=data.get("key", ""),
-        notes=tuple(n for n in data.get("output", "").splitlines() if n),
-    )
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -106,16 +128,18 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_result(out: Path, result: SubmissionResult) -> Path:
-    path = Path(out) / f"{result.student}.json"
+def write_result(out: Path, result: SubmissionResult, name: str | None = None) -> Path:
+    """``out/<name>.json`` (``name``: the submission's file name, default the student's)."""
+    path = Path(out) / f"{name or result.student}.json"
     atomic_write(path, json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n")
     return path
 
 
 def read_result(path: Path) -> SubmissionResult | None:
+    """The result a file was written from (its lossless record), or None."""
     try:
-        return from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
+        return from_record(json.loads(Path(path).read_text(encoding="utf-8"))["leedl"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, wire.WireError):
         return None
 
 

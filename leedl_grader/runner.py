@@ -276,10 +276,12 @@ class Judge:
             except WorkerLost as lost:
                 self._lose_worker()
                 return result(Outcome(lost.outcome), lost.message, started=started)
-            except Exception as exc:  # the result could not be interpreted (or the check is broken)
+            except Exception as exc:  # the check itself broke: the grader's fault, reported to the TA
                 tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                return result(Outcome.ERROR, f"the grader could not use the result ({tb[:300]})",
-                              ratio=ctx.ratio, started=started, detail={"judge_error": tb})
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                return result(Outcome.FAULT, "the grader failed on this check (not the student's doing; "
+                              "the TA has the details)", ratio=ctx.ratio, started=started,
+                              detail={"judge_error": tb[:1000], "where": f"{where.filename}:{where.lineno}"})
         if isinstance(verdict, Partial):
             frac = min(max(float(verdict.fraction), 0.0), 1.0)
             outcome = Outcome.PASSED if frac >= 1.0 else Outcome.PARTIAL if frac > 0 else Outcome.FAILED

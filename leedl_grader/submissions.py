@@ -6,6 +6,7 @@ import hashlib
 import re
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,32 +25,54 @@ class Submission:
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+MAX_NAME = 80  # characters of a result file's stem (file systems allow 255 bytes)
 
 
 def student_name(entry: Path) -> str:
+    """The entry's stem made safe as a file name (may collide; :func:`discover` makes it unique)."""
     stem = entry.stem if entry.is_file() else entry.name
-    return _SAFE.sub("_", stem).strip("._") or "student"
+    return _SAFE.sub("_", stem).strip("._")[:MAX_NAME] or "student"
+
+
+def _tag(text: str, n: int = 8) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:n]
 
 
 def discover(root: Path) -> list[Submission]:
-    """Each entry of ``root`` (a folder or a .zip of one) is one student, named by its stem."""
+    """Each entry of ``root`` (a folder or a .zip of one) is one student, named by its stem.
+
+    Every student gets a name of their own, which is also their result file's stem: a stem
+    that is already a safe file name is kept; one that had to be changed (odd characters, too
+    long) or that another entry already took (``alice`` and ``alice.zip``, ``Bob`` and ``bob``
+    on a case-insensitive disk) gets a short hash of the entry's own name. No name starts with
+    a dot, so none reaches the class's own files (``.leedl/``)."""
     root = Path(root)
     if root.is_file() and root.suffix == ".zip":
         raise SubmissionError(f"{root} is one zip; pass the folder that holds the students' entries")
     if not root.is_dir():
         raise SubmissionError(f"{root} is not a folder")
-    found: dict[str, Submission] = {}
+    entries = []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
         if entry.is_symlink():
             continue  # a link to somewhere else is never a student's work
         if entry.is_dir() or (entry.is_file() and entry.suffix == ".zip"):
-            name = student_name(entry)
-            if name in found:
-                name = f"{name}-{hashlib.sha1(entry.name.encode()).hexdigest()[:6]}"
-            found[name] = Submission(name, entry)
-    return list(found.values())
+            raw = entry.stem if entry.is_file() else entry.name
+            entries.append((student_name(entry) != raw, entry))
+    taken: set[str] = set()
+    found: list[Submission] = []
+    for altered, entry in sorted(entries, key=lambda e: e[0]):  # unchanged names first: they keep them
+        name = student_name(entry)
+        n = 8
+        while altered or name.casefold() in taken:
+            name = f"{student_name(entry)}-{_tag(entry.name, n)}"
+            altered = False
+            n += 2
+        taken.add(name.casefold())
+        found.append(Submission(name, entry))
+    order = {e: i for i, (_, e) in enumerate(entries)}
+    return sorted(found, key=lambda s: order[s.path])
 
 
 def safe_extract(archive: Path, dest: Path) -> None:
@@ -81,13 +104,18 @@ def safe_extract(archive: Path, dest: Path) -> None:
             if total > MAX_UNPACKED:
                 raise SubmissionError(f"{archive.name} expands to more than {MAX_UNPACKED >> 20} MiB")
             target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(m) as fin, open(target, "wb") as fout:
-                remaining = MAX_UNPACKED
-                while chunk := fin.read(1 << 16):
-                    remaining -= len(chunk)
-                    if remaining < 0:
-                        raise SubmissionError(f"{archive.name} expands to more than it declares")
-                    fout.write(chunk)
+            try:
+                with zf.open(m) as fin, open(target, "wb") as fout:
+                    remaining = MAX_UNPACKED
+                    while chunk := fin.read(1 << 16):
+                        remaining -= len(chunk)
+                        if remaining < 0:
+                            raise SubmissionError(f"{archive.name} expands to more than it declares")
+                        fout.write(chunk)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError,
+                    ValueError, zlib.error) as exc:
+                # A member whose size, checksum or compression lies: the student's zip is broken.
+                raise SubmissionError(f"{archive.name}: entry {m.filename!r} cannot be read ({exc})") from None
 
 
 def chapter_folder(root: Path, chapter_name: str, files: tuple[str, ...]) -> Path:

@@ -94,7 +94,7 @@ def test_zips_and_broken_entries_cost_only_their_student(course, tmp_path):
     write_submission(subs, "zed", GOOD_OPS)
     r = grade(subs, "--out", tmp_path / "out")
     assert r.exit_code == 0
-    score = {p.stem: json.loads(p.read_text())["score"] for p in (tmp_path / "out").glob("*.json") if p.stem != "batch"}
+    score = {p.stem: json.loads(p.read_text())["score"] for p in (tmp_path / "out").glob("*.json")}
     assert score == {"dan": 7, "eve": 0, "mallory": 0, "zed": 7}
     assert not (tmp_path / "escaped.py").exists() and not (tmp_path / "subs" / "escaped.py").exists()
     eve = json.loads((tmp_path / "out" / "eve.json").read_text())

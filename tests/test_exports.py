@@ -54,7 +54,7 @@ def results_dir(tmp_path, graded):
     d = tmp_path / "grades"
     for r in graded:
         results.write_result(d, r)
-    results.atomic_write(d / "batch.json", '{"seed": 42}\n')
+    results.atomic_write(d / ".leedl" / "batch.json", '{"seed": 42}\n')  # the class record: not a result
     return d
 
 

@@ -75,7 +75,7 @@ def graded(tmp_path_factory):
         subreaper(False)
     snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
     time.sleep(1.5)  # longer than the detached rewriter waits
-    results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json") if p.stem != "batch"}
+    results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
     return dict(r=r, base=base, course=course, subs=subs, out=out, before=before, snapshot=snapshot,
                 survivors=survivors, results=results, elapsed=elapsed)
 

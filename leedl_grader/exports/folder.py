@@ -18,9 +18,7 @@ def load_results(folder: Path) -> list[SubmissionResult]:
     if not folder.is_dir():
         raise ExportError(f"{folder} is not a folder of results (leedl grade --out)")
     found = []
-    for p in sorted(folder.glob("*.json")):
-        if p.name == "batch.json":
-            continue
+    for p in sorted(folder.glob("*.json")):  # the class's own record lives in .leedl/, never here
         r = results.read_result(p)
         if r is None:
             raise ExportError(f"{p} is not a leedl result file")
