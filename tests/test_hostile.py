@@ -73,7 +73,7 @@ def graded(tmp_path_factory):
         survivors = ours()
     finally:
         subreaper(False)
-    snapshot = {p.name: p.read_bytes() for p in out.iterdir()}
+    snapshot = {str(p): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     time.sleep(1.5)  # longer than the detached rewriter waits
     results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
     return dict(r=r, base=base, course=course, subs=subs, out=out, before=before, snapshot=snapshot,
@@ -144,7 +144,7 @@ def test_each_attack_gets_the_outcome_of_what_it_did(graded):
 def test_nothing_outside_its_own_result_changed(graded):
     assert tree_hash([graded["course"]]) == graded["before"]["course"]
     assert tree_hash([graded["subs"]]) == graded["before"]["subs"]  # other students' files included
-    after = {p.name: p.read_bytes() for p in graded["out"].iterdir()}
+    after = {str(p): p.read_bytes() for p in graded["out"].rglob("*") if p.is_file()}
     assert after == graded["snapshot"]  # nothing rewrote a result after the batch
     assert all(b"999" not in v for v in after.values())
     leaked = [p for p in FLAGS + PTH + [HOME_FLAG] if p.exists()]
