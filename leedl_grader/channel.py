@@ -7,7 +7,7 @@ import socket
 import struct
 import time
 
-from .wire import MAX_MESSAGE
+from .wire import MAX_MESSAGE, WireError
 
 _LEN = struct.Struct("<Q")
 
@@ -24,8 +24,11 @@ def send_frame(sock: socket.socket, payload: bytes) -> None:
     sock.sendall(_LEN.pack(len(payload)) + payload)
 
 
-def _recv_exact(sock: socket.socket, n: int, deadline: float | None, poll=None) -> bytes:
-    chunks, got = [], 0
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None, poll=None) -> bytearray:
+    """``n`` bytes, received in place (one buffer, never a second copy of a large frame)."""
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
     while got < n:
         if deadline is not None:
             while True:
@@ -38,19 +41,21 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None, poll=None) 
                 if poll is not None:
                     poll()  # may raise (CPU limit, process gone)
         try:
-            chunk = sock.recv(min(n - got, 1 << 20))
+            k = sock.recv_into(view[got:], min(n - got, 1 << 20))
         except (ConnectionResetError, OSError) as exc:
             raise ChannelClosed(str(exc)) from None
-        if not chunk:
+        if not k:
             raise ChannelClosed("connection closed")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        got += k
+    return buf
 
 
-def recv_frame(sock: socket.socket, deadline: float | None = None, poll=None) -> bytes:
-    """Read one frame. ``deadline`` is a ``time.monotonic()`` value; ``poll`` runs while waiting."""
+def recv_frame(sock: socket.socket, deadline: float | None = None, poll=None) -> bytearray:
+    """Read one frame. ``deadline`` is a ``time.monotonic()`` value; ``poll`` runs while waiting.
+
+    A frame announced larger than ``MAX_MESSAGE`` is refused (:class:`WireError`) from its length
+    prefix alone, before anything is allocated for it."""
     (n,) = _LEN.unpack(_recv_exact(sock, _LEN.size, deadline, poll))
     if n > MAX_MESSAGE:
-        raise ChannelClosed(f"frame of {n} bytes is larger than allowed")
+        raise WireError(f"a frame of {n} bytes (at most {MAX_MESSAGE} allowed)")
     return _recv_exact(sock, n, deadline, poll)

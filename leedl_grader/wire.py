@@ -4,19 +4,33 @@ A message is a JSON header followed by raw tensor bytes. Decoding only ever buil
 ints, floats, strings, lists, tuples, dicts with string keys and dense tensors of an allowed
 dtype, whatever bytes arrive: the student's process cannot make the judge run code, and a tensor
 subclass cannot cross (the judge rebuilds every tensor from bytes with ``numpy.frombuffer``).
+
+Whatever arrives costs the judge little: a frame is at most ``MAX_MESSAGE`` bytes (refused from
+its length prefix, before anything is allocated), its header at most ``MAX_HEADER`` bytes with
+at most ``MAX_ITEMS`` JSON values nested at most ``MAX_JSON_DEPTH`` deep, all three measured by
+a linear scan of the bytes before the header is parsed. So decoding costs the frame once, each
+tensor's bytes once more, and at most a few hundred bytes per header value (tens of MiB in all);
+anything else is a :class:`WireError`, never an exception of the judge's own.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 
 import numpy as np
 import torch
 
-MAX_MESSAGE = 512 * 1024 * 1024  # bytes: a bigger reply is refused rather than allocated
-MAX_DEPTH = 64
+MAX_MESSAGE = 256 * 1024 * 1024  # bytes: a bigger frame is refused before it is allocated
+MAX_HEADER = 4 * 1024 * 1024  # bytes of JSON structure (tensors travel apart, as raw bytes)
+MAX_ITEMS = 250_000  # JSON values of a header (a Python list of ~80 000 floats)
+MAX_DEPTH = 64  # nesting of the plain data itself
+MAX_JSON_DEPTH = 3 * (MAX_DEPTH + 1) + 2  # each level of plain data is at most 3 of JSON ({"dict": [[k, v]]})
+MAX_DIMS = 32
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 _DTYPES = {
     "float64": (torch.float64, np.float64),
@@ -115,18 +129,43 @@ def encode(obj) -> bytes:
     return b"".join([struct.pack("<QQ", len(header), len(meta)), header, meta, *blobs])
 
 
-def decode(data: bytes, *, device: str | torch.device | None = None):
-    """Decode a message; tensors are placed on ``device`` (default: where they came from)."""
+def _structure(header: bytes) -> tuple[int, int]:
+    """(JSON values, nesting depth) of a header, from one linear pass over its bytes.
+
+    String literals are blanked first, so brackets inside strings do not count; the counts are
+    upper bounds of what ``json.loads`` would build."""
+    bare = np.frombuffer(_STRING.sub(b'""', header), dtype=np.uint8)
+    if bare.size == 0:
+        return 0, 0
+    opens = (bare == ord("[")) | (bare == ord("{"))
+    closes = (bare == ord("]")) | (bare == ord("}"))
+    depth = int(np.cumsum(opens.astype(np.int32) - closes.astype(np.int32)).max())
+    items = int(opens.sum() + (bare == ord(",")).sum() + (bare == ord(":")).sum()) + 1
+    return items, depth
+
+
+def decode(data: bytes | bytearray | memoryview, *, device: str | torch.device | None = None):
+    """Decode a message; tensors are placed on ``device`` (default: where they came from).
+
+    Anything malformed, too large, too many or too deep raises :class:`WireError`."""
     if len(data) < 16:
         raise WireError("truncated message")
     hlen, mlen = struct.unpack_from("<QQ", data, 0)
     if 16 + hlen + mlen > len(data):
         raise WireError("truncated message")
+    if hlen + mlen > MAX_HEADER:
+        raise WireError(f"header of {hlen + mlen} bytes (at most {MAX_HEADER} allowed)")
+    head_bytes = bytes(data[16 : 16 + hlen])
+    items, depth = _structure(head_bytes)
+    if items > MAX_ITEMS:
+        raise WireError(f"too many values ({items}; at most {MAX_ITEMS})")
+    if depth > MAX_JSON_DEPTH:
+        raise WireError("structure nested too deeply")
     try:
-        header = json.loads(data[16 : 16 + hlen])
-        sizes = json.loads(data[16 + hlen : 16 + hlen + mlen])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"malformed header: {exc}") from None
+        header = json.loads(head_bytes)
+        sizes = json.loads(bytes(data[16 + hlen : 16 + hlen + mlen]))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise WireError(f"malformed header: {str(exc)[:200]}") from None
     if not isinstance(sizes, list) or not all(isinstance(s, int) and s >= 0 for s in sizes):
         raise WireError("malformed blob table")
     offsets, pos = [], 16 + hlen + mlen
@@ -135,7 +174,15 @@ def decode(data: bytes, *, device: str | torch.device | None = None):
         pos += s
     if pos != len(data):
         raise WireError("blob table does not match the message size")
+    try:
+        return _decode_value(header, data, offsets, device)
+    except WireError:
+        raise
+    except (ValueError, TypeError, OverflowError, RuntimeError, RecursionError, MemoryError) as exc:
+        raise WireError(f"malformed value ({type(exc).__name__})") from None
 
+
+def _decode_value(header, data, offsets, device):
     def tensor(head):
         if not isinstance(head, dict):
             raise WireError("malformed tensor")
@@ -143,9 +190,12 @@ def decode(data: bytes, *, device: str | torch.device | None = None):
         if dt not in _DTYPES:
             raise WireError(f"unknown dtype {dt!r}")
         shape = head.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+                or not all(type(s) is int and 0 <= s < 1 << 48 for s in shape)):
             raise WireError("malformed shape")
         numel = math.prod(shape)
+        if numel >= 1 << 56:
+            raise WireError("malformed shape")
         torch_dtype, np_dtype = _DTYPES[dt]
         where = device if device is not None else head.get("device", "cpu")
         if "blob" not in head:  # a meta tensor: shape and dtype only
@@ -179,8 +229,8 @@ def decode(data: bytes, *, device: str | torch.device | None = None):
                     raise WireError("integer too large")
                 return int(v)
             if tag == "d":
-                if isinstance(v, dict):
-                    return float(v.get("f"))
+                if isinstance(v, dict) and v.get("f") in _FLOATS and len(v) == 1:
+                    return _FLOATS[v["f"]]
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     return float(v)
             if tag == "tensor":
@@ -189,7 +239,7 @@ def decode(data: bytes, *, device: str | torch.device | None = None):
                 return tensor(v)
             if tag == "dtype" and isinstance(v, str):
                 return dtype_from_name(v)
-            if tag == "device" and isinstance(v, str):
+            if tag == "device" and isinstance(v, str) and len(v) < 64:
                 return torch.device(v)
             if tag == "tuple" and isinstance(v, list):
                 return tuple(dec(e, depth + 1) for e in v)

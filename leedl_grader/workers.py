@@ -163,7 +163,11 @@ class Worker:
         except WorkerLost:
             self.kill()
             raise
-        except (ChannelClosed, BrokenPipeError, ConnectionResetError, wire.WireError) as exc:
+        except wire.WireError as exc:  # a reply the judge refuses to read: the student's process's doing
+            self.kill()
+            self.wait()
+            raise WorkerLost("crashed", f"the student's process sent a reply that cannot be graded ({exc})") from None
+        except (ChannelClosed, BrokenPipeError, ConnectionResetError) as exc:
             raise self._death(str(exc)) from None
         if not isinstance(reply, dict) or not ({"ok"} == set(reply) or {"error"} == set(reply)):
             self.kill()

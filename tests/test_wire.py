@@ -66,3 +66,86 @@ def test_json_form_keeps_every_bit():
 
     back = wire.from_json(json.loads(json.dumps(wire.to_json({"t": t, "x": (0.1, math.inf)}))))
     assert torch.equal(back["t"], t) and back["x"] == (0.1, math.inf)
+
+
+def _frame(header: bytes, blobs: bytes = b"", sizes: bytes = b"[]") -> bytes:
+    import struct
+
+    return struct.pack("<QQ", len(header), len(sizes)) + header + sizes + blobs
+
+
+HOSTILE_HEADERS = {
+    "deep": b"[" * 200_000 + b"]" * 200_000,
+    "deep tags": b'{"tuple": ' * 5000 + b"[]" + b"}" * 5000,
+    "wide": b"[" + b"{}," * 1_000_000 + b"{}]",
+    "too long": b'"' + b"x" * (wire.MAX_HEADER + 10) + b'"',
+    "huge int": b"[" + b"9" * 100_000 + b"]",
+    "bad float tag": b'{"d": {"f": 1}}',
+    "bad device": b'{"device": "no such device"}',
+    "huge shape": b'{"meta": {"dtype": "float32", "shape": [281474976710655, 281474976710655]}}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_HEADERS))
+def test_hostile_headers_are_refused_cheaply(name):
+    """Refused (a WireError, which the judge turns into the student's `crashed`), never an error
+    of the judge's own, and decoding never costs more than the frame twice plus 64 MiB."""
+    import tracemalloc
+
+    frame = _frame(HOSTILE_HEADERS[name])
+    tracemalloc.start()
+    try:
+        with pytest.raises(wire.WireError):
+            wire.decode(frame)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * len(frame) + (64 << 20), (name, peak)
+
+
+def test_brackets_inside_strings_are_text_not_structure():
+    assert wire.decode(_frame(b'["' + b"[" * 100_000 + b'"]')) == ["[" * 100_000]
+
+
+def test_the_largest_allowed_header_costs_a_bounded_amount():
+    import tracemalloc
+
+    n = wire.MAX_ITEMS // 4 - 10  # {"d": 1.5}, : 4 values each; the most floats a header may hold
+    frame = wire.encode([float(i) for i in range(n)])
+    tracemalloc.start()
+    try:
+        assert len(wire.decode(frame)) == n
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak
+
+
+def test_tensor_bytes_are_copied_once():
+    import tracemalloc
+
+    t = torch.randn(4 << 20)  # 16 MiB
+    frame = bytearray(wire.encode({"t": t}))
+    tracemalloc.start()
+    try:
+        back = wire.decode(frame)["t"]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert torch.equal(back, t) and peak < 1.2 * len(frame)
+
+
+def test_an_oversized_frame_is_refused_from_its_length_alone():
+    import socket
+    import struct
+
+    from leedl_grader.channel import recv_frame
+
+    a, b = socket.socketpair()
+    try:
+        a.sendall(struct.pack("<Q", wire.MAX_MESSAGE + 1))
+        with pytest.raises(wire.WireError):
+            recv_frame(b, deadline=None)
+    finally:
+        a.close()
+        b.close()
