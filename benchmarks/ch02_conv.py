@@ -117,11 +117,11 @@ def main() -> None:
     if opts.no_train:
         return
     hd = importlib.import_module(f"_leedl_suites.{chapter.name}_hidden.test_digits")
-    xt, yt = hd.digits_test_split()
+    xtr, ytr, xt, yt = hd.digits_split()
     print("train_digits (reference), one thread:")
     for seed in (0, 1, 2):
         t0 = time.perf_counter()
-        model = ref.digits.train_digits(seed)
+        model = ref.digits.train_digits(xtr, ytr, seed)
         dt = time.perf_counter() - t0
         with torch.no_grad():
             acc = float((model(xt).argmax(1) == yt).double().mean())

@@ -246,14 +246,57 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def parse(path: Path) -> ast.Module:
+    """The file's syntax tree exactly as the interpreter compiles it: from its bytes, so that a BOM
+    or a coding declaration is decoded by the same decoder that the import will use. Raises
+    SyntaxError (or ValueError) where Python itself could not decode or compile the file."""
+    return ast.parse(path.read_bytes(), filename=path.name)
+
+
+def parse_error(path: Path) -> str | None:
+    """Why Python could not compile the file, as a message for its exercises; None when it can."""
+    try:
+        parse(path)
+    except SyntaxError as exc:
+        what = exc.msg or "invalid source"
+        if "encod" in what or "decod" in what or "codec" in what:
+            return f"{path.name} cannot be decoded: {what} (save it as UTF-8)"
+        return f"{path.name} could not be imported: SyntaxError: {what} (line {exc.lineno})"
+    except (ValueError, UnicodeError) as exc:
+        return f"{path.name} cannot be decoded: {exc} (save it as UTF-8)"
+    except (OSError, RecursionError, MemoryError) as exc:
+        return f"{path.name} could not be read: {type(exc).__name__}"
+    return None
+
+
+def closure(src: Path, file: str, package: str) -> list[str]:
+    """``file`` and every sibling it imports, transitively (regular files only): what the process
+    that grades ``file``'s exercises may import, and so all that is copied into its sandbox."""
+    out, todo = [], [file]
+    while todo:
+        f = todo.pop()
+        p = src / f
+        if f in out or not p.is_file() or p.is_symlink():
+            continue
+        out.append(f)
+        try:
+            tree = parse(p)
+        except (SyntaxError, ValueError, UnicodeError, OSError, RecursionError, MemoryError):
+            continue
+        s = _Scanner(f, (), package)
+        s.visit(tree)
+        todo.extend(f"{m}.py" for m in sorted(s.siblings))
+    return out
+
+
 def scan_file(path: Path, forbidden: tuple[str, ...], package: str = "",
               banned_ids=None) -> tuple[list[tuple[int, str]], set[str]]:
     """Hits ``(line, what)`` and the sibling modules the file imports (relatively, or
     absolutely through the chapter's package name)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=path.name)
-    except (SyntaxError, ValueError):
-        return [], set()  # the import step reports syntax errors
+        tree = parse(path)
+    except (SyntaxError, ValueError, UnicodeError, RecursionError, MemoryError):
+        return [], set()  # the file's exercises get parse_error's message
     s = _Scanner(path.name, forbidden, package, banned_ids)
     s.visit(tree)
     return sorted(set(s.hits)), s.siblings
@@ -417,9 +460,9 @@ def scan_exercises(chapter, src: Path, present: list[str]) -> dict[str, str]:
         banned = exercises[0].forbidden
         banned_ids = _banned_objects(banned)
         try:
-            tree = ast.parse((src / file).read_text(encoding="utf-8", errors="replace"))
-        except (SyntaxError, ValueError):
-            continue  # the import step reports syntax errors
+            tree = parse(src / file)
+        except (SyntaxError, ValueError, UnicodeError, RecursionError, MemoryError):
+            continue  # the file's exercises get parse_error's message
         hits, siblings = scan_file(src / file, banned, chapter.name, banned_ids)
         what = {h[0]: f"{file} line {h[0]} {h[1]}" for h in hits}
         lines = [line for line, _ in hits if not _mere_import(tree, line)]

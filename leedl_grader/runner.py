@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, forbid
+from . import __version__, forbid, trained
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
 from .drivers import OpTracer, synchronize
@@ -59,7 +59,8 @@ class Context:
         self._deadline = time.monotonic() + check.timeout * scale
         cpu = (check.cpu_limit or check.timeout) * scale
         self._cpu_budget = cpu
-        self._cpu_start: float | None = None
+        self._cpu_used: dict[int, tuple] = {}  # id(worker) -> (worker, CPU seconds at its first request)
+        self._file = check.exercise.partition(".")[0]
         self.ratio: float | None = None
         self.plots: list[str] = []
 
@@ -75,11 +76,26 @@ class Context:
     def generator(self, stream: str = "") -> torch.Generator:
         return torch.Generator().manual_seed(check_seed(self.seed, self._check, stream))
 
-    def _request(self, message):
-        worker = self._judge.worker()
-        if self._cpu_start is None:
-            self._cpu_start = worker.cpu()
-        reply = worker.request(message, deadline=self._deadline, cpu_deadline=self._cpu_start + self._cpu_budget)
+    def _cpu_left(self, worker) -> float:
+        """This check's CPU budget less what its other sandboxes used (one budget for them all)."""
+        used = 0.0
+        for w, start in self._cpu_used.values():
+            if w is not worker:
+                used += max((w.exit_cpu if w.exit_status is not None else w.cpu()) - start, 0.0)
+        return self._cpu_budget - used
+
+    def _request(self, message, worker=None):
+        if worker is None:
+            target = message.get("target") if isinstance(message, dict) else None
+            worker = self._judge.worker(str(target or self._file).partition(".")[0])
+        if id(worker) not in self._cpu_used:
+            self._cpu_used[id(worker)] = (worker, worker.cpu())
+        start = self._cpu_used[id(worker)][1]
+        try:
+            reply = worker.request(message, deadline=self._deadline, cpu_deadline=start + self._cpu_left(worker))
+        except WorkerLost:
+            self._judge.lose(worker)
+            raise
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
             where = f" ({err.get('where')})" if err.get("where") else ""
@@ -90,6 +106,42 @@ class Context:
                 text = f"not implemented yet{where}"
             raise StudentError(kind, text, outcome=str(err.get("outcome", "error")))
         return reply["ok"]
+
+    # --- trained models (leedl_grader.trained) ----------------------------------------------
+    def train(self, target: str, *args, **kwargs) -> trained.TrainedModel:
+        """Call the training function ``target`` with the given data in a sandbox of its own and
+        take back the returned model as plain data (class name, ``state_dict``, layers). The
+        sandbox is ended before this returns: nothing it did can touch what is judged next."""
+        worker = self._judge.fresh_worker(target.partition(".")[0])
+        try:
+            reply = self._request({"driver": "train_export", "target": target,
+                                   "spec": {"args": list(args), "kwargs": kwargs,
+                                            "package": self._judge.chapter.name}}, worker=worker)
+        finally:
+            self._retire(worker)
+        return trained.from_reply(target, reply)
+
+    def load_model(self, model: trained.TrainedModel, class_target: str, init_kwargs: dict | None = None):
+        """Rebuild ``class_target`` (``FILE.Class``) in a fresh sandbox that never ran the training,
+        load ``model``'s weights into it and return a :class:`~leedl_grader.trained.RemoteModel`
+        that answers forward calls there. An object of another class or an empty ``state_dict``
+        fails the check with a message."""
+        trained.expect_class(model, class_target)
+        worker = self._judge.fresh_worker(class_target.partition(".")[0])
+        try:
+            self._request({"driver": "model_load", "target": class_target,
+                           "spec": {"state_dict": model.state_dict, "init_kwargs": init_kwargs or {},
+                                    "device": str(self.device)}}, worker=worker)
+        except BaseException:
+            self._retire(worker)
+            raise
+        return trained.RemoteModel(self, worker, class_target)
+
+    def _model_request(self, worker, class_target: str, spec: dict):
+        return self._request({"driver": "model_call", "target": class_target, "spec": spec}, worker=worker)
+
+    def _retire(self, worker) -> None:
+        self._judge.retire(worker)  # its CPU time still counts against this check (_cpu_left)
 
     def run(self, driver: str, target: str | None = None, **spec):
         return self._request({"driver": driver, "target": target, "spec": spec})
@@ -161,8 +213,10 @@ class Judge:
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)
         self.zygote = Zygote(self.workdir)
-        self._worker: Worker | None = None
+        self._workers: dict[str, Worker] = {}  # one process per file (and what it imports)
+        self._extra: list[Worker] = []  # sandboxes of their own: training, rebuilt models
         self._spawn_args: dict | None = None
+        self._files: dict[str, list[str]] = {}  # file stem -> the files its process may import
         self._spawned = 0
         torch.set_num_threads(1)
 
@@ -171,35 +225,62 @@ class Judge:
         self.zygote.start()
 
     def close(self) -> None:
-        self._stop_worker()
+        self._stop_workers()
         self.zygote.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 
     # --- workers -------------------------------------------------------------------------
-    def worker(self) -> Worker:
-        if self._worker is None:
-            self._spawned += 1
-            scratch = self.workdir / f"w{self._spawned}"
-            self._worker = Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
-                                  mode=self.options.mode, limits=self.options.limits, **self._spawn_args)
-        return self._worker
+    def _spawn(self, stem: str) -> Worker:
+        """A new sandboxed process that holds ``stem``'s file and the siblings it imports, nothing else."""
+        self._spawned += 1
+        scratch = self.workdir / f"w{self._spawned}"
+        files = self._files.get(stem) or [f"{stem}.py"]
+        return Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
+                      mode=self.options.mode, limits=self.options.limits, files=files, **self._spawn_args)
+
+    def worker(self, stem: str) -> Worker:
+        """The process of one file: it imported only that file and what that file imports."""
+        if stem not in self._workers:
+            self._workers[stem] = self._spawn(stem)
+        return self._workers[stem]
+
+    def fresh_worker(self, stem: str) -> Worker:
+        """A process of its own for one task (training, a rebuilt model); end it with :meth:`retire`."""
+        w = self._spawn(stem)
+        self._extra.append(w)
+        return w
+
+    def retire(self, worker: Worker) -> None:
+        """End a worker and everything it started (raises WorkerLost when that cannot be confirmed)."""
+        self._forget(worker)
+        worker.close()
+
+    def lose(self, worker: Worker) -> None:
+        """A worker that broke a limit or died: make sure it is gone; the next request gets a new one."""
+        self._forget(worker)
+        worker.kill()
+        worker.wait()
+
+    def _forget(self, worker: Worker) -> None:
+        self._workers = {k: w for k, w in self._workers.items() if w is not worker}
+        self._extra = [w for w in self._extra if w is not worker]
 
     def forbidden_ops(self) -> dict[str, tuple[str, ...]]:
         """``{module stem: aten ops traced at run time}`` for the chapter's files."""
         ops = getattr(self.chapter, "forbidden_ops", None) or {}
         return {f[:-3]: tuple(v) for f, v in ops.items() if v and f.endswith(".py")}
 
-    def _stop_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
-
-    def _lose_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.kill()
-            self._worker.wait()
-            self._worker = None
+    def _stop_workers(self) -> None:
+        lost = None
+        for w in [*self._workers.values(), *self._extra]:
+            try:
+                w.close()
+            except WorkerLost as exc:
+                lost = exc
+        self._workers, self._extra = {}, []
+        if lost is not None:
+            raise lost
 
     # --- grading -------------------------------------------------------------------------
     def grade(self, src: Path, student: str, seed: int, key: str = "") -> SubmissionResult:
@@ -207,23 +288,33 @@ class Judge:
         src = Path(src)
         present = [f for f in self.chapter.files if (src / f).is_file() and not (src / f).is_symlink()]
         notes = [f"{f} is a link; links are not followed" for f in self.chapter.files if (src / f).is_symlink()]
-        self._spawn_args = {"src": str(src), "package": self.chapter.name, "files": present,
-                            "forbidden_ops": self.forbidden_ops()}
+        self._spawn_args = {"src": str(src), "package": self.chapter.name, "forbidden_ops": self.forbidden_ops()}
         file_state = {f: None for f in present}
         for f in self.chapter.files:
             if f not in present:
                 file_state[f] = (Outcome.MISSING, f"{f} is missing from the submission")
+        self._files = {}
+        for f in present:
+            # Decided here, from the bytes as Python compiles them: a file (or a sibling it imports)
+            # that Python could not decode or compile costs its exercises, with the reason.
+            self._files[f[:-3]] = forbid.closure(src, f, self.chapter.name)
+            for g in self._files[f[:-3]]:
+                why = forbid.parse_error(src / g)
+                if why is not None:
+                    file_state[f] = (Outcome.ERROR, why if g == f else f"{why} ({f} imports it)")
+                    break
         forbidden = forbid.scan_exercises(self.chapter, src, present)
         results = []
         try:
             for f in present:
                 # A file whose every exercise is forbidden is never imported: nothing of it can earn a mark.
-                if not all(e.name in forbidden for e in self.chapter.exercises if e.file == f):
+                if file_state[f] is None and not all(e.name in forbidden for e in self.chapter.exercises
+                                                     if e.file == f):
                     file_state[f] = self._probe(f)
             for check in self.checks:
                 results.append(self._run_check(check, seed, file_state, forbidden))
         finally:
-            self._stop_worker()
+            self._stop_workers()
         return SubmissionResult(
             student=student, assignment=self.chapter.name, seed=seed, sandbox=self.options.mode,
             leedl_version=__version__, results=tuple(results), execution_time=round(time.perf_counter() - t0, 3),
@@ -233,13 +324,15 @@ class Judge:
     def _probe(self, file: str):
         """Import one file in the student's process; None when it imports."""
         stem = file[:-3]
+        w = None
         try:
-            w = self.worker()
+            w = self.worker(stem)
             deadline = time.monotonic() + IMPORT_TIMEOUT * self.options.timeout_scale
             reply = w.request({"driver": "probe", "target": stem, "spec": {}}, deadline=deadline,
                               cpu_deadline=w.cpu() + IMPORT_TIMEOUT * self.options.timeout_scale)
         except WorkerLost as lost:
-            self._lose_worker()
+            if w is not None:
+                self.lose(w)
             return Outcome(lost.outcome), f"{file} could not be imported: {lost.message}"
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
@@ -273,8 +366,7 @@ class Judge:
                 return result(Outcome.FAILED, str(exc) or "wrong result", ratio=ctx.ratio, started=started)
             except StudentError as exc:
                 return result(Outcome(exc.outcome), exc.message, ratio=ctx.ratio, started=started)
-            except WorkerLost as lost:
-                self._lose_worker()
+            except WorkerLost as lost:  # the worker is already gone (Context._request)
                 return result(Outcome(lost.outcome), lost.message, started=started)
             except Exception as exc:  # the check itself broke: the grader's fault, reported to the TA
                 tb = traceback.format_exception_only(type(exc), exc)[-1].strip()

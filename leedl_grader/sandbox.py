@@ -126,6 +126,24 @@ def python_roots() -> list[str]:
     return [r for r in out if not any(r == s or r.startswith(s + os.sep) for s in SYSTEM_DIRS)]
 
 
+# Data sets that installed libraries ship as files. The grader holds the data (it passes training
+# data in and keeps evaluation data to itself), so none of these is readable in a sandbox.
+LIBRARY_DATA = ("sklearn/datasets/data", "sklearn/datasets/images", "sklearn/datasets/descr")
+
+
+def library_data_dirs() -> list[str]:
+    """The directories of :data:`LIBRARY_DATA` that exist under the Python roots (real paths)."""
+    out = []
+    for p in sys.path:
+        if not p or not p.rstrip("/").endswith(("site-packages", "dist-packages")):
+            continue
+        for rel in LIBRARY_DATA:
+            d = os.path.realpath(os.path.join(p, rel))
+            if os.path.isdir(d) and d not in out:
+                out.append(d)
+    return out
+
+
 def copy_submission(src: str, dst: str, files: list[str]) -> list[str]:
     """Copy the regular ``.py`` files named in ``files`` (no links, no directories) into ``dst``.
 
@@ -184,6 +202,9 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.scratch_mb}m,mode=1777")
     for d in python_roots():
         _bind(d, root)
+    for d in library_data_dirs():  # an empty, read-only directory in place of each data set
+        if os.path.isdir(root + d):
+            mount("tmpfs", root + d, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=555")
     os.makedirs(root + "/dev", exist_ok=True)
     for dev in DEVICES:
         if os.path.exists(dev):

@@ -113,6 +113,9 @@ def test_no_attack_gains_a_mark(graded, case):
 @pytest.mark.parametrize("case", EVASIONS)
 def test_every_evasion_of_must_not_call_is_forbidden(graded, case):
     (t,) = checks_of(graded["results"][case], "ops.softplus")
+    if case == "evade_runtime_patch":  # ops.py is graded in a process that never imported util.py
+        assert t["outcome"] == "error" and t["score"] == 0 and "smooth_relu" in t["output"], t
+        return
     assert t["outcome"] == "forbidden" and t["score"] == 0, t
     assert "softplus" in t["output"] or "dynamic access" in t["output"]
     assert "line " in t["output"] or ".py:" in t["output"]  # where

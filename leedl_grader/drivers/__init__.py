@@ -101,6 +101,8 @@ def time_call(fn, args=(), kwargs=None, repeats=1):
 
 def run_local(name: str, target, **spec):
     """Run a driver in this process (the judge, on a trusted target)."""
+    if name not in DRIVERS:
+        load_all()
     return DRIVERS[name](target, **spec)
 
 

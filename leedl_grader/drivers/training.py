@@ -44,6 +44,76 @@ def train_predict(fn, kwargs=None, inputs=(), batch_size=4096, filters=False):
     return reply
 
 
+# --- trained models: train in one sandbox, judge in a fresh one (leedl_grader.trained) ----------
+
+_MODELS: dict[str, nn.Module] = {}  # models rebuilt in this (scoring) sandbox, by handle
+
+
+def _type_path(obj) -> str:
+    t = type(obj)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _describe(model) -> list:
+    """An nn.Sequential's layers as (type path, constructor settings), for a judge-side rebuild."""
+    if not isinstance(model, nn.Sequential):
+        return []
+    out = []
+    for m in model:
+        kw = {}
+        for k in ("in_features", "out_features", "normalized_shape", "eps", "elementwise_affine", "num_features",
+                  "momentum", "affine", "track_running_stats", "negative_slope", "p"):
+            v = getattr(m, k, None)
+            if isinstance(v, (int, float, bool, tuple)):
+                kw[k] = list(v) if isinstance(v, tuple) else v
+        if isinstance(m, nn.Linear):
+            kw["bias"] = m.bias is not None
+        out.append([_type_path(m), kw])
+    return out
+
+
+@driver("train_export")
+def train_export(fn, args=(), kwargs=None, package=""):
+    """Call the training function with the data it is given; return the model as plain data: its
+    class (module without the package, qualified name), its ``state_dict`` and, for an
+    nn.Sequential, its layers. Nothing else of this process reaches the judge."""
+    model = fn(*args, **(kwargs or {}))
+    synchronize()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"the training function returned {type(model).__name__}, not a torch.nn.Module")
+    path = _type_path(model)
+    if package and path.startswith(package + "."):
+        path = path[len(package) + 1:]
+    sd = {str(k): v.detach().to("cpu").clone() for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}
+    return {"class": path, "state_dict": sd, "layers": _describe(model)}
+
+
+@driver("model_load")
+def model_load(cls, state_dict=None, init_kwargs=None, device="cpu", handle="model"):
+    """Build the chapter's class anew in this fresh sandbox and load the judge's weights into it."""
+    model = cls(**(init_kwargs or {}))
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{cls.__name__}() is not a torch.nn.Module")
+    try:
+        model.load_state_dict(state_dict or {}, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"the trained weights do not fit a new {cls.__name__}(): {str(exc)[:400]}") from None
+    _MODELS[handle] = model.to(device).eval()
+    return None
+
+
+@driver("model_call")
+def model_call(cls, handle="model", method="forward", args=(), kwargs=None):
+    """A forward call (no gradient) of a model loaded by ``model_load``."""
+    if method.startswith("_") and method != "__call__":
+        raise ValueError(f"method {method!r} cannot be called")
+    model = _MODELS[handle]
+    with torch.no_grad():
+        out = (model if method == "forward" else getattr(model, method))(*args, **(kwargs or {}))
+    synchronize()
+    return {"out": _clone(out)}
+
+
 class _OpRecorder(TorchDispatchMode):
     def __init__(self):
         super().__init__()

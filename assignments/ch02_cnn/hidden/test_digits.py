@@ -1,8 +1,11 @@
 """Hidden checks for digits.py: the model's interface, and test accuracy of ``train_digits``.
 
-The student's ``train_digits`` runs in the student's process (one CPU thread, a time limit);
-the judge builds the test split itself, sends its images (and a perturbed copy) to the
-returned model there, and computes the accuracy from the logits that come back.
+The judge builds the digits split itself and passes the training half to the student's
+``train_digits`` in a sandbox of its own (one CPU thread, a time limit), which hands back only the
+model's class and weights. A fresh sandbox that never saw training builds a new ``DigitCNN()``,
+loads those weights and answers forward calls on the test images (and a perturbed copy); the
+labels never leave the judge, which computes the accuracy. The same weights redrawn by the judge
+must fall to about chance: the behaviour has to live in the weights.
 """
 
 import torch
@@ -51,14 +54,19 @@ FULL, ZERO = 0.96, 0.80  # accuracy for full points / for none; linear in betwee
 TIME_LIMIT = 120.0  # seconds on one CPU thread; the reference takes about 7
 
 
-def digits_test_split():
-    """The contract's split: train_test_split(test_size=0.25, random_state=0, stratify=y), pixels / 16."""
+def digits_split():
+    """The contract's split: train_test_split(test_size=0.25, random_state=0, stratify=y), pixels / 16,
+    as (x_train, y_train, x_test, y_test); images (N, 1, 8, 8) float32, labels int64."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
-    _, X, _, y = train_test_split(d.data, d.target, test_size=0.25, random_state=0, stratify=d.target)
-    return torch.tensor(X / 16.0, dtype=F32).reshape(-1, 1, 8, 8), torch.tensor(y, dtype=torch.int64)
+    xtr, xte, ytr, yte = train_test_split(d.data, d.target, test_size=0.25, random_state=0, stratify=d.target)
+
+    def images(a):
+        return torch.tensor(a / 16.0, dtype=F32).reshape(-1, 1, 8, 8)
+
+    return images(xtr), torch.tensor(ytr, dtype=torch.int64), images(xte), torch.tensor(yte, dtype=torch.int64)
 
 
 def perturb(x, g):
@@ -81,24 +89,39 @@ def _emit_plots(ctx, **data):
         artifact("digits", data)
 
 
+# Weights redrawn by the judge (each tensor from a normal law with its own mean and spread) leave a
+# learned model at about chance (0.1; the reference measures 0.05–0.2): one that still scores at
+# least this is computing its answers some other way than with its weights, and scores 0.
+REINIT_MAX = 0.5
+
+
+def accuracy(out, y, what):
+    expect(isinstance(out, torch.Tensor) and tuple(out.shape) == (len(y), 10),
+           f"the trained model's output on the {what} should be ({len(y)}, 10) logits, got "
+           f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    expect(bool(torch.isfinite(out).all()), f"the trained model gives non-finite logits on the {what}")
+    return float((out.cpu().argmax(1) == y).double().mean())
+
+
 @check("digits.train_digits", points=4, timeout=TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def digits_test_accuracy(ctx):
     """Test-split accuracy (and on a perturbed copy): full points at ≥ 0.96, none at ≤ 0.80."""
     g = ctx.generator()
     seed = randint(g, 0, 2)  # the contract promises the threshold for seeds 0, 1 and 2
-    x, y = digits_test_split()
+    xtr, ytr, x, y = digits_split()
     xp = perturb(x, g)
-    got = ctx.run("train_predict", target="digits.train_digits", kwargs={"seed": seed, "device": str(ctx.device)},
-                  inputs=[x.to(ctx.device), xp.to(ctx.device)], filters=True)
-    accs = []
-    for name, out in zip(("test split", "perturbed test split"), got["outputs"]):
-        expect(isinstance(out, torch.Tensor) and tuple(out.shape) == (len(y), 10),
-               f"the trained model's output on the {name} should be ({len(y)}, 10) logits, got "
-               f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
-        expect(bool(torch.isfinite(out).all()), f"the trained model gives non-finite logits on the {name}")
-        accs.append(float((out.cpu().argmax(1) == y).double().mean()))
-    pred = got["outputs"][0].cpu().argmax(1)
-    _emit_plots(ctx, filters=got.get("filters"), confusion=confusion(pred, y), accuracy=accs[0])
+    dev = ctx.device
+    model = ctx.train("digits.train_digits", xtr.to(dev), ytr.to(dev), seed=seed, device=str(dev))
+    with ctx.load_model(model, "digits.DigitCNN") as net:
+        outs = [net.predict(x.to(dev)), net.predict(xp.to(dev))]
+    accs = [accuracy(out, y, what) for out, what in zip(outs, ("test split", "perturbed test split"))]
+    with ctx.load_model(model.reinitialised(ctx.generator("reinit")), "digits.DigitCNN") as probe:
+        redrawn = accuracy(probe.predict(x.to(dev)), y, "test split")
+    expect(redrawn < REINIT_MAX,
+           f"the returned DigitCNN keeps {redrawn:.2f} accuracy when the grader redraws its weights: what it "
+           "computes does not come from its trained weights, so it scores 0")
+    pred = outs[0].cpu().argmax(1)
+    _emit_plots(ctx, filters=model.first_filters(), confusion=confusion(pred, y), accuracy=accs[0])
     acc = min(accs)
     frac = min(max((acc - ZERO) / (FULL - ZERO), 0.0), 1.0)
     msg = (f"train_digits(seed={seed}): accuracy {accs[0]:.4f} on the test split, {accs[1]:.4f} on a perturbed "

@@ -46,32 +46,32 @@ class DigitCNN(nn.Module):
         return self.head(h.flatten(1))  # (N, 64*4*4) → (N, 10)
 
 
-def train_digits(seed=0, device="cpu"):
-    """Train a DigitCNN on the training split of ``sklearn.datasets.load_digits``.
+def train_digits(x_train, y_train, seed=0, device="cpu"):
+    """Train a DigitCNN on the digits training split that the grader passes in.
 
-    繁中：資料切分固定為 ``train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)``，
-    像素除以 16（範圍 0–1），影像形狀 (N, 1, 8, 8)。只用訓練集訓練；評分時會在測試集
-    （以及加了少量雜訊的測試集副本）上計算正確率：≥ 0.96 得滿分，0.80 到 0.96 之間依比例
-    給分。損失是交叉熵（筆記第二章開頭：softmax 輸出與獨熱向量的交叉熵越小越好）。
-    訓練要在單一 CPU 執行緒上 120 秒內完成（參考解約 10 秒）。所有隨機性都由 ``seed`` 決定。
-    English: split ``train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)``,
-    pixels divided by 16, images shaped (N, 1, 8, 8). Train on the training split only. The
-    grader scores accuracy on the test split (and on slightly noisy copies of it): full points
-    at ≥ 0.96, proportional credit from 0.80 to 0.96. Minimise the cross-entropy between the
-    softmax of the logits and the one-hot labels (chapter 2's introduction). Training must end
-    within 120 s on one CPU thread (the reference takes about 10 s). All randomness comes from
-    ``seed``. Returns the trained model on ``device``.
+    繁中：``x_train`` 是 float32 的 (N, 1, 8, 8) 影像（像素已除以 16，範圍 0–1），``y_train``
+    是 int64 的 (N,) 標籤：scikit-learn ``load_digits`` 以 ``train_test_split(test_size=0.25,
+    random_state=0, stratify=y)`` 切出的訓練集，由評分程式傳入（測試集不會進入你的程式）。
+    評分時，評分程式在另一個全新的沙箱裡重建 ``DigitCNN()``、載入你回傳模型的權重
+    （``state_dict``），再在測試集（以及加了少量雜訊的副本）上計算正確率：≥ 0.96 得滿分，
+    0.80 到 0.96 之間依比例給分。所以要回傳一個 ``DigitCNN``，模型的行為必須全在權重裡。
+    損失是交叉熵（筆記第二章開頭：softmax 輸出與獨熱向量的交叉熵越小越好）。訓練要在單一
+    CPU 執行緒上 120 秒內完成（參考解約 10 秒）。所有隨機性都由 ``seed`` 決定。
+    English: ``x_train`` float32 (N, 1, 8, 8) images (pixels divided by 16, in [0, 1]),
+    ``y_train`` int64 (N,) labels: the training split of scikit-learn's ``load_digits``
+    (``train_test_split(test_size=0.25, random_state=0, stratify=y)``), passed in by the grader
+    (the test split never reaches your code). To score, the grader builds a new ``DigitCNN()`` in
+    a fresh sandbox, loads the returned model's weights (its ``state_dict``) and measures accuracy
+    on the test split (and on slightly noisy copies of it): full points at ≥ 0.96, proportional
+    credit from 0.80 to 0.96. So return a ``DigitCNN``; everything it does must live in its
+    weights. Minimise the cross-entropy between the softmax of the logits and the one-hot labels
+    (chapter 2's introduction). Training must end within 120 s on one CPU thread (the reference
+    takes about 10 s). All randomness comes from ``seed``. Returns the trained model on ``device``.
     """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    X_train, _, y_train, _ = train_test_split(digits.data, digits.target, test_size=0.25, random_state=0,
-                                              stratify=digits.target)
     torch.manual_seed(seed)  # the layers' initial weights
     gen = torch.Generator().manual_seed(seed)  # the order of the mini-batches
-    x = torch.tensor(X_train / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8).to(device)  # (N, 1, 8, 8)
-    y = torch.tensor(y_train, dtype=torch.int64).to(device)
+    x = x_train.to(device=device, dtype=torch.float32)  # (N, 1, 8, 8)
+    y = y_train.to(device=device, dtype=torch.int64)
     model = DigitCNN().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     steps = EPOCHS * ((len(x) + BATCH_SIZE - 1) // BATCH_SIZE)
