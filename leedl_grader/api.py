@@ -211,3 +211,22 @@ def export(fmt: str, results_dir: Path, out: Path, *, roster: Path | None = None
     except ExportError as exc:
         raise LeedlError(str(exc)) from None
     raise LeedlError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+
+
+def nbgrader_source(chapter_name: str, course_dir: Path, assignment: str | None = None,
+                    course: Path | None = None) -> tuple[Path, Path | None]:
+    """Write the chapter's nbgrader source notebook (and bundle) into ``course_dir``; also
+    ``course_dir/nbgrader_config.py`` when it does not exist. Returns (notebook, config written or None)."""
+    from .exports import nbgrader as nbg
+    from .markers import MarkerError
+
+    root, ch = chapter(chapter_name, course)
+    try:
+        nb = nbg.write_source(root, ch, Path(course_dir), assignment or ch.short)
+    except (releaser.ReleaseError, MarkerError) as exc:
+        raise LeedlError(str(exc)) from None
+    config = Path(course_dir) / "nbgrader_config.py"
+    if config.exists():
+        return nb, None
+    config.write_text("c = get_config()  # noqa: F821\n" + nbg.config_text(root), encoding="utf-8")
+    return nb, config

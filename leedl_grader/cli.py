@@ -170,6 +170,26 @@ def validate(chapter, seed, jobs, device, course):
 
 
 @main.command()
+@click.argument("chapter")
+@click.option("--course-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The nbgrader course directory (holds source/, nbgrader_config.py).")
+@click.option("--assignment", default=None, help="nbgrader assignment name (default: the chapter, e.g. ch01).")
+@course_option
+@user_errors
+def nbgrader(chapter, course_dir, assignment, course):
+    """Write CHAPTER as an nbgrader source notebook that leedl grades (see README: nbgrader)."""
+    from .exports.nbgrader import CONFIG_LINE
+
+    nb, config = api.nbgrader_source(chapter, course_dir, assignment, course)
+    click.echo(f"wrote {nb} and its bundle {nb.with_suffix('')}/")
+    if config is not None:
+        click.echo(f"wrote {config}")
+    else:
+        click.echo(f"{course_dir}/nbgrader_config.py exists: it needs these lines\n{CONFIG_LINE}\n"
+                   f"c.LeedlGrade.course = {str(api.course_root(course))!r}")
+
+
+@main.command()
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(api.EXPORT_FORMATS))
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
