@@ -83,7 +83,7 @@ def cell_message(result: SubmissionResult, exercise: str) -> str:
 
 
 def score_text(score: float, points: float) -> str:
-    """A plain float nbgrader parses exactly: clamped to [0, points], never NaN, no exponent."""
+    """A plain float nbgrader parses exactly (``float(text)``): clamped to [0, points], never NaN."""
     score = 0.0 if score != score else min(max(float(score), 0.0), float(points))
     return repr(round(score, 6))
 
@@ -91,8 +91,8 @@ def score_text(score: float, points: float) -> str:
 class LeedlGrade(NbGraderPreprocessor):
     """Grade the notebook with leedl and write each exercise's score into its grade cell."""
 
-    course = Unicode("", help="The leedl course root (assignments/, solutions/). Default: $LEEDL_COURSE, "
-                              "else the nearest folder above the working directory holding assignments/.").tag(config=True)
+    course = Unicode("", help="The leedl course root (assignments/, solutions/). Default: $LEEDL_COURSE, else "
+                              "the nearest folder above the working directory holding assignments/.").tag(config=True)
     insecure = Bool(False, help="Grade even where the strict sandbox is unavailable (the student's code then "
                                 "runs as this user and can read and rewrite what this user can).").tag(config=True)
     seed = Integer(None, allow_none=True, help="Seed of the checks' inputs (default: a new one per notebook, "
