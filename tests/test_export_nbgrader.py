@@ -6,12 +6,12 @@ import math
 
 import nbformat
 import pytest
+from sandbox_util import require_strict
 
 from leedl_grader import course as courses
 from leedl_grader import sandbox
 from leedl_grader.exports import nbgrader as nbg
 from leedl_grader.markers import MarkerError
-from sandbox_util import require_strict
 
 pytest.importorskip("nbgrader")
 from leedl_grader.exports import nbgrader_grade  # noqa: E402

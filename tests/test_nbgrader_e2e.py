@@ -18,10 +18,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sandbox_util import require_strict
 
 from leedl_grader import course as courses
 from leedl_grader.exports import nbgrader as nbg
-from sandbox_util import require_strict
 
 pytest.importorskip("nbgrader")
 
