@@ -230,3 +230,11 @@ def nbgrader_source(chapter_name: str, course_dir: Path, assignment: str | None 
         return nb, None
     config.write_text("c = get_config()  # noqa: F821\n" + nbg.config_text(root), encoding="utf-8")
     return nb, config
+
+
+def gradescope(chapter_name: str, out: Path, course: Path | None = None) -> Path:
+    """Gradescope's autograder zip for the chapter (setup.sh, run_autograder, leedl, checks, reference)."""
+    from .exports import gradescope as gs
+
+    root, ch = chapter(chapter_name, course)
+    return gs.build_zip(root, ch, Path(out))

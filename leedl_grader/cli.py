@@ -190,6 +190,17 @@ def nbgrader(chapter, course_dir, assignment, course):
 
 
 @main.command()
+@click.argument("chapter")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip to write.")
+@course_option
+@user_errors
+def gradescope(chapter, out, course):
+    """Write CHAPTER's Gradescope autograder zip (holds the hidden checks: upload it, never share it)."""
+    path = api.gradescope(chapter, out, course)
+    click.echo(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
+
+
+@main.command()
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(api.EXPORT_FORMATS))
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
