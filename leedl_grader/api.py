@@ -123,7 +123,7 @@ class BatchOutcome:
 
 def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, device: str = "cpu",
           seed: int | None = None, force: bool = False, insecure: bool = False, course: Path | None = None,
-          on_start: Callable[[int], None] | None = None,
+          plots: Path | None = None, on_start: Callable[[int], None] | None = None,
           on_result: Callable[[SubmissionResult, bool], None] | None = None) -> BatchOutcome:
     root, ch = chapter(chapter_name, course)
     mode = sandbox_mode(require_strict=True, insecure=insecure)
@@ -144,8 +144,10 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
         if on_result:
             on_result(r, was_skipped)
 
-    graded = batch.grade_many(suite, subs, out, JudgeOptions(mode=mode, device=device), seed=seed, jobs=jobs,
-                              force=force, on_result=note)
+    # --plots: the pictures checks offer, one folder per student (leedl export html --plots embeds them)
+    where = str(Path(plots).resolve() / "{student}") if plots is not None else None
+    graded = batch.grade_many(suite, subs, out, JudgeOptions(mode=mode, device=device, plots_dir=where), seed=seed,
+                              jobs=jobs, force=force, on_result=note)
     names = {s.student for s in subs}
     graded = [r for r in graded if r.student in names]
     book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded)

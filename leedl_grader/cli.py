@@ -93,10 +93,12 @@ def check(chapter, path, hidden, seed, json_out, failed_only, plots, device, cou
               help="Seed for the checks' inputs (default: the folder's, else random).")
 @click.option("--force", is_flag=True, help="Regrade even unchanged submissions.")
 @click.option("--insecure", is_flag=True, help="Allow grading without strict isolation.")
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Save the pictures checks offer as PLOTS/<student>/*.png (for leedl export html --plots).")
 @device_option
 @course_option
 @user_errors
-def grade(chapter, submissions, out, jobs, seed, force, insecure, device, course):
+def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, device, course):
     """Grade every entry of SUBMISSIONS (folders or zips) into OUT."""
     console = _console()
     progress = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -113,7 +115,8 @@ def grade(chapter, submissions, out, jobs, seed, force, insecure, device, course
 
     try:
         outcome = api.grade(chapter, submissions, out, jobs=jobs, device=device, seed=seed, force=force,
-                            insecure=insecure, course=course, on_start=started, on_result=finished)
+                            insecure=insecure, course=course, plots=plots, on_start=started,
+                            on_result=finished)
     finally:
         progress.stop()
     report.render_batch(list(outcome.results), [e.name for e in outcome.chapter.exercises], console,

@@ -37,7 +37,7 @@ class JudgeOptions:
     device: str = "cpu"
     limits: Limits = field(default_factory=Limits)
     timeout_scale: float = 1.0  # multiplies every check's time limits (slow machines)
-    plots_dir: str | None = None  # where checks' pictures go (``leedl check --plots DIR``)
+    plots_dir: str | None = None  # where checks' pictures go (``--plots DIR``); "{student}" is replaced
 
 
 def check_seed(seed: int, check: Check, stream: str = "") -> int:
@@ -70,6 +70,8 @@ class Context:
         where = self._judge.options.plots_dir
         if where:
             from .plots import save_plots
+
+            where = where.replace("{student}", self._judge.student)  # leedl grade --plots: one folder each
 
             self.plots += [str(p) for p in save_plots(self._judge.chapter.name, data, where)]
 
@@ -206,6 +208,7 @@ class Judge:
     def __init__(self, chapter: Chapter, checks: tuple[Check, ...], options: JudgeOptions,
                  reference=None, data: dict | None = None, workdir: Path | None = None):
         self.chapter = chapter
+        self.student = ""
         self.checks = checks
         self.options = options
         self.reference = reference
@@ -285,6 +288,7 @@ class Judge:
     # --- grading -------------------------------------------------------------------------
     def grade(self, src: Path, student: str, seed: int, key: str = "") -> SubmissionResult:
         t0 = time.perf_counter()
+        self.student = student
         src = Path(src)
         present = [f for f in self.chapter.files if (src / f).is_file() and not (src / f).is_symlink()]
         notes = [f"{f} is a link; links are not followed" for f in self.chapter.files if (src / f).is_symlink()]

@@ -192,3 +192,25 @@ def test_leedl_gradebook_neutralises_formula_names(graded):
     rows = list(csv.reader(io.StringIO(results.gradebook_csv(graded, ["ops.add", "ops.mul"]))))
     _no_formula(rows)
     assert rows[1][0] == "'@cat"
+
+
+def test_grade_plots_land_per_student_and_inline_in_html(tmp_path, graded):
+    """``leedl grade --plots DIR``: a check's pictures go to DIR/<student>/, and the HTML page embeds them."""
+    pytest.importorskip("matplotlib")
+    import types
+
+    import torch
+
+    from leedl_grader.model import Check
+    from leedl_grader.runner import Context, JudgeOptions
+
+    judge = types.SimpleNamespace(options=JudgeOptions(mode="strict", plots_dir=str(tmp_path / "plots" / "{student}")),
+                                  chapter=types.SimpleNamespace(name="ch77_demo"), student="bob")
+    ctx = Context(judge, Check("c", "ops.add", 1.0, fn=lambda c: None), 0, None, {})
+    ctx.artifact("digits", {"confusion": torch.eye(3) * 5, "accuracy": 0.9})
+    saved = list((tmp_path / "plots" / "bob").glob("*.png"))
+    assert saved and not (tmp_path / "plots" / "{student}").exists()
+    pictures = html.student_plots(tmp_path / "plots", "bob")
+    assert [p[1] for p in pictures] == [saved[0].read_bytes()]
+    page = html.page(graded[1], pictures)
+    assert page.count('<img alt="') == 1 and "data:image/png;base64," in page
