@@ -234,9 +234,9 @@ def nbgrader_source(chapter_name: str, course_dir: Path, assignment: str | None 
     return nb, config
 
 
-def gradescope(chapter_name: str, out: Path, course: Path | None = None) -> Path:
+def gradescope(chapter_name: str, out: Path, course: Path | None = None, *, insecure: bool = False) -> Path:
     """Gradescope's autograder zip for the chapter (setup.sh, run_autograder, leedl, checks, reference)."""
     from .exports import gradescope as gs
 
     root, ch = chapter(chapter_name, course)
-    return gs.build_zip(root, ch, Path(out))
+    return gs.build_zip(root, ch, Path(out), insecure=insecure)

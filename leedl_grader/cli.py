@@ -195,11 +195,13 @@ def nbgrader(chapter, course_dir, assignment, course):
 @main.command()
 @click.argument("chapter")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The zip to write.")
+@click.option("--insecure", is_flag=True,
+              help="Grade even where the container has no strict isolation (student code can forge results).")
 @course_option
 @user_errors
-def gradescope(chapter, out, course):
+def gradescope(chapter, out, insecure, course):
     """Write CHAPTER's Gradescope autograder zip (holds the hidden checks: upload it, never share it)."""
-    path = api.gradescope(chapter, out, course)
+    path = api.gradescope(chapter, out, course, insecure=insecure)
     click.echo(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
 
 

@@ -79,6 +79,13 @@ def test_zip_layout_and_setup(autograder):
     assert f'"torch=={pin}" ./leedl' in setup and (root / "source" / "constraints.txt").read_text() == f"torch=={pin}\n"
     for script in ("setup.sh", "run_autograder"):
         subprocess.run(["bash", "-n", str(root / "source" / script)], check=True)
+    assert "--insecure" not in (root / "source" / "run_autograder").read_text()
+
+
+def test_insecure_is_explicit_and_baked_into_run_autograder(tmp_path):
+    path = api.gradescope("ch01", tmp_path / "a.zip", course=REPO, insecure=True)
+    with zipfile.ZipFile(path) as zf:
+        assert "--chapter ch01_optimization --insecure" in zf.read("run_autograder").decode()
 
 
 @pytest.mark.slow

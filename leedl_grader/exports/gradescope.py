@@ -10,7 +10,9 @@ checks (hidden ones included) and its reference. Gradescope unpacks the zip into
 
 Isolation: the student's code runs in the sandbox ``leedl grade`` would use here
 (:func:`leedl_grader.api.sandbox_mode`); where that is refused, results.json says why and the
-run fails rather than grading without a boundary (``--insecure`` in run_autograder overrides).
+run fails rather than grading without a boundary. ``leedl gradescope --insecure`` writes a
+run_autograder that grades anyway in a plain separate process — there, the student's code runs
+as root beside the checks and the reference and can forge its own results.
 """
 
 from __future__ import annotations
@@ -37,9 +39,7 @@ SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
-fi
+apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip
 python3 -m venv /autograder/leedl-venv
 /autograder/leedl-venv/bin/pip install --upgrade pip
 # The grading torch, pinned (CPU wheels), then leedl itself.
@@ -51,7 +51,7 @@ RUN = """#!/usr/bin/env bash
 # $ROOT/submission and the results go to $ROOT/results/results.json.
 ROOT="${{LEEDL_AUTOGRADER_ROOT:-/autograder}}"
 PY="${{LEEDL_PYTHON:-$ROOT/leedl-venv/bin/python}}"
-exec "$PY" -m leedl_grader.exports.gradescope --root "$ROOT" --chapter {chapter} "$@"
+exec "$PY" -m leedl_grader.exports.gradescope --root "$ROOT" --chapter {chapter}{insecure} "$@"
 """
 PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -80,7 +80,8 @@ def pinned_torch(course: Path) -> str:
     return torch.__version__.split("+", 1)[0]
 
 
-def build_zip(course: Path, chapter: courses.Chapter, out: Path) -> Path:
+def build_zip(course: Path, chapter: courses.Chapter, out: Path, *, insecure: bool = False) -> Path:
+    """The zip; ``insecure`` lets run_autograder grade without strict isolation (see the module's note)."""
     course, out = Path(course), Path(out)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
     torch_version = pinned_torch(course)
@@ -93,7 +94,8 @@ def build_zip(course: Path, chapter: courses.Chapter, out: Path) -> Path:
                         ignore=ignore)
         (src / "constraints.txt").write_text(f"torch=={torch_version}\n")
         (src / "setup.sh").write_text(SETUP.replace("{torch}", torch_version))
-        (src / "run_autograder").write_text(RUN.format(chapter=chapter.name))
+        flag = " --insecure" if insecure else ""
+        (src / "run_autograder").write_text(RUN.format(chapter=chapter.name, insecure=flag))
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             for p in sorted(src.rglob("*")):
