@@ -4,16 +4,17 @@ The round trip through real nbgrader is tests/test_nbgrader_e2e.py."""
 
 import math
 
-import nbformat
 import pytest
-from sandbox_util import require_strict
+from sandbox_util import require_nbgrader, require_strict
 
 from leedl_grader import course as courses
 from leedl_grader import sandbox
 from leedl_grader.exports import nbgrader as nbg
 from leedl_grader.markers import MarkerError
 
-pytest.importorskip("nbgrader")
+require_nbgrader()
+import nbformat  # noqa: E402
+
 from leedl_grader.exports import nbgrader_grade  # noqa: E402
 
 REF = '''import torch

@@ -14,7 +14,8 @@ nbgrader: grade cells and their points restored from its database), ``LeedlGrade
    as the cell's result: a plain float, clamped to the cell's points, with no stderr — the form
    nbgrader records exactly (an error or any stderr would record 0, an unparsable value full
    marks, a value above the points would fail the notebook);
-4. saves leedl's result file, ``<chapter>.leedl.json``, beside the autograded notebook.
+4. saves leedl's result file and feedback page, ``<chapter>.leedl.json`` and ``.leedl.html``, beside
+   the autograded notebook (``nbgrader generate_feedback`` hands both to the student).
 
 Isolation: nbgrader usually runs as the instructor, not root. There the strict sandbox is not
 available and the student's code would run as the instructor's uid, able to read the reference,
@@ -39,6 +40,7 @@ from .. import course as courses
 from ..model import SubmissionResult
 from ..runner import JudgeOptions
 from ..submissions import Submission
+from . import html
 from .nbgrader import WRITEFILE, exercise_grade_id
 
 
@@ -147,7 +149,8 @@ class LeedlGrade(NbGraderPreprocessor):
                            data={"text/plain": score_text(per.get(exercise, 0.0), float(meta.get("points", 0.0)))}),
             ]
         where = resources.get("metadata", {}).get("path")
-        if where:
+        if where:  # beside the autograded notebook; generate_feedback copies both into feedback/
             results.atomic_write(Path(where) / f"{chapter.name}.leedl.json",
                                  json.dumps(results.to_json(result), indent=2, ensure_ascii=False) + "\n")
+            results.atomic_write(Path(where) / f"{chapter.name}.leedl.html", html.page(result))
         return nb, resources
