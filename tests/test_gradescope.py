@@ -6,6 +6,7 @@ Gradescope's documented format (docs: "Autograder Specifications", results.json)
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -122,8 +123,43 @@ def test_run_autograder_on_a_fake_autograder_tree(autograder):
     assert str(root / "source") not in run.stdout
 
 
+@pytest.mark.slow
+def test_run_autograder_as_root_without_namespaces(autograder, tmp_path):
+    """As in Gradescope's Docker containers: root, but new namespaces refused. The engine's
+    boundary for that case (a dedicated unprivileged uid) grades; where the engine has none,
+    run_autograder refuses and results.json says why. Never the unbounded process mode."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, as Gradescope runs run_autograder")
+    _, built, _, _ = autograder
+    root = tmp_path / "autograder"
+    shutil.copytree(built / "source", root / "source")
+    (root / "submission").mkdir()
+    for p in (REPO / "solutions" / "ch01_optimization").glob("*.py"):
+        shutil.copy(p, root / "submission" / p.name)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(  # namespaces off, in every process of the run
+        "from leedl_grader import sandbox\n"
+        "sandbox.strict_available = lambda: (False, 'this container does not allow new namespaces')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LEEDL_COURSE")}
+    env.update(LEEDL_AUTOGRADER_ROOT=str(root), LEEDL_PYTHON=sys.executable,
+               PYTHONPATH=os.pathsep.join([str(site), str(root / "source" / "leedl")]))
+    run = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=600)
+    data = json.loads((root / "results" / "results.json").read_text())
+    validate_results(data)
+    if run.returncode == 1:
+        assert data["tests"] == [] and "namespaces" in data["output"] and "isolation" in data["output"]
+    else:
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert data["extra_data"]["leedl"]["sandbox"] not in ("strict", "process")
+        assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0
+
+
 def test_refusal_without_isolation_is_written_for_gradescope(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "strict_available", lambda: (False, "this kernel does not allow new namespaces"))
+    # Neither namespaces nor root: no boundary at all, whatever modes the engine has.
+    monkeypatch.setattr(sandbox, "strict_available", lambda: (False, "namespaces and a separate uid need root"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     (tmp_path / "submission").mkdir()
     assert gs.run(tmp_path, "ch01", course=REPO) == 1
     data = json.loads((tmp_path / "results" / "results.json").read_text())
