@@ -3,6 +3,7 @@
 The round trip through real nbgrader is tests/test_nbgrader_e2e.py."""
 
 import math
+import os
 
 import pytest
 from sandbox_util import require_nbgrader, require_strict
@@ -127,7 +128,9 @@ def test_score_text_is_clamped_plain_float():
 
 
 def test_without_strict_isolation_refuses_unless_insecure(course, tmp_path, monkeypatch):
+    """nbgrader run by the instructor, not root: no boundary, so no grading unless insecure."""
     monkeypatch.setattr(sandbox, "strict_available", lambda: (False, "namespaces and a separate uid need root"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     nb = nbg.notebook(course, _chapter(course))
     with pytest.raises(nbgrader_grade.LeedlGradeError, match="insecure = True"):
         _grade(course, nb, tmp_path)
