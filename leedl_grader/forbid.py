@@ -44,6 +44,20 @@ FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_
                "__reduce__", "__reduce_ex__"}
 HOOK_DEFS = {"__torch_dispatch__", "__torch_function__"}
 DYNAMIC_CALLS = ("getattr", "setattr", "delattr", "hasattr")
+# Every file, with or without a must-not-call list: nothing may reach the grader's modules, the
+# import machinery, the builtins or other frames (from there any module or function can be
+# replaced), nor put a function, class or module in place of an attribute of an imported module
+# or class. Plain settings stay legal: ``torch.backends.cudnn.deterministic = True``,
+# ``os.environ[k] = v``, ``plt.rcParams[k] = v``, calls such as ``torch.manual_seed(0)``.
+TAMPER_MODULES = ("leedl_grader", "builtins", "importlib", "gc", "inspect", "ctypes", "_ctypes", "imp", "runpy",
+                  "pkgutil", "zipimport", "marshal", "types", "code", "codeop")
+TAMPER_NAMES = ("sys.modules", "sys._getframe", "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
+                "sys.settrace", "sys.setprofile", "sys._current_frames", "sys.addaudithook")
+TAMPER_BUILTINS = {"eval": "eval()", "exec": "exec()", "compile": "compile()", "__import__": "__import__()",
+                   "__builtins__": "__builtins__", "breakpoint": "breakpoint()"}
+TAMPER_ATTRS = {"f_back", "f_locals", "f_globals", "f_builtins", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
+                "__globals__", "__subclasses__", "__builtins__", "__code__", "__closure__", "__loader__", "__spec__",
+                "__import__"}
 _MISSING = object()
 
 
@@ -128,11 +142,99 @@ class _Scanner(ast.NodeVisitor):
         self.hits: list[tuple[int, str]] = []
         self.siblings: set[str] = set()
         self._called: set[int] = set()
+        # The dynamic-access rules guard a must-not-call list; the tamper rules hold everywhere.
+        self.strict = bool(forbidden)
+        self._vars_ok: set[int] = set()
+        self.local_defs: set[str] = set()  # functions and classes the file defines (top level or nested)
 
     def hit(self, node: ast.AST, what: str) -> None:
         self.hits.append((getattr(node, "lineno", 0), what))
 
+    def visit_Module(self, node: ast.Module) -> None:
+        self.local_defs = {n.name for n in ast.walk(node)
+                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        self.generic_visit(node)
+
+    def _tamper(self, node: ast.AST, name: str) -> bool:
+        """A hit for names that reach the grader, the import machinery or other frames."""
+        if name.split(".", 1)[0] in TAMPER_MODULES or any(_matches(name, t) for t in TAMPER_NAMES):
+            self.hit(node, f"uses {name} (no submission file may reach the grader, the imported modules or "
+                           "other frames)")
+            return True
+        return False
+
+    def _plain(self, value: ast.AST) -> bool:
+        """A plain setting: a literal, or a container or negation of literals."""
+        if isinstance(value, ast.Constant):
+            return True
+        if isinstance(value, (ast.Tuple, ast.List, ast.Set)):
+            return all(self._plain(v) for v in value.elts)
+        if isinstance(value, ast.Dict):
+            return all(k is None or self._plain(k) for k in value.keys) and all(self._plain(v) for v in value.values)
+        if isinstance(value, ast.UnaryOp):
+            return self._plain(value.operand)
+        return False
+
+    def _code_like(self, value: ast.AST) -> bool:
+        """A function, class or module: a lambda, a def/class of this file, or an imported name."""
+        if isinstance(value, ast.Lambda):
+            return True
+        if isinstance(value, ast.Name) and value.id in self.local_defs:
+            return True
+        return _dotted(value, self.aliases) is not None
+
+    def _check_store(self, node: ast.AST, target: ast.AST, value: ast.AST | None) -> None:
+        """Assignment (or deletion) of an attribute: not into an imported module or class unless it is a
+        plain setting, and no function, class or module onto anything but the file's own objects."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._check_store(node, t, None)
+            return
+        if isinstance(target, ast.Starred):
+            self._check_store(node, target.value, None)
+            return
+        if not isinstance(target, ast.Attribute):
+            return
+        base = _dotted(target.value, self.aliases)
+        where = f"{base}.{target.attr}" if base else f".{target.attr}"
+        if base is not None and (value is None or not self._plain(value)):
+            self.hit(node, f"assigns to {where}, an attribute of an imported module or class (only plain settings "
+                           "such as True or a number may be set there)")
+        elif (value is not None and self._code_like(value)
+              and not (isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"))):
+            self.hit(node, f"puts a function, class or module in {where} (only self.<name> may hold one)")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._check_store(node, t, node.value)
+        self.generic_visit(node)
+        name = _dotted(node.value, self.aliases)
+        for t in node.targets:
+            if isinstance(t, ast.Name) and name is not None:
+                self.aliases[t.id] = name  # m = F; m.softplus(x)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._check_store(node, node.target, node.value)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._check_store(node, node.target, node.value)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for t in node.targets:
+            self._check_store(node, t, None)
+        self.generic_visit(node)
+
     def _check_name(self, node: ast.AST, name: str) -> None:
+        n = len(self.hits)
+        if self.strict:
+            self._check_forbidden(node, name)
+        if len(self.hits) == n:
+            self._tamper(node, name)
+
+    def _check_forbidden(self, node: ast.AST, name: str) -> None:
         for banned in self.forbidden:
             if _matches(name, banned):
                 self.hit(node, f"uses {name}")
@@ -196,13 +298,6 @@ class _Scanner(ast.NodeVisitor):
                     self.hit(node, f"imports * from {mod}, which brings in {self.banned_ids[id(v)]}")
                     return
 
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.generic_visit(node)
-        name = _dotted(node.value, self.aliases)
-        for t in node.targets:
-            if isinstance(t, ast.Name) and name is not None:
-                self.aliases[t.id] = name  # m = F; m.softplus(x)
-
     def visit_FunctionDef(self, node) -> None:
         if node.name in HOOK_DEFS:
             self.hit(node, f"defines {node.name} (it could hide the ops the code runs)")
@@ -211,18 +306,35 @@ class _Scanner(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr in FRAME_ATTRS:
+        if node.attr in FRAME_ATTRS and self.strict:
             self.hit(node, f"uses .{node.attr} (introspection that could hide a forbidden call)")
+        elif node.attr in TAMPER_ATTRS:
+            self.hit(node, f"uses .{node.attr} (no submission file may reach other frames or modules through it)")
+        elif node.attr == "__dict__" and _dotted(node.value, self.aliases) is not None:
+            self.hit(node, "uses the __dict__ of an imported module or class (no submission file may change it)")
         name = _dotted(node, self.aliases)
         if name is not None:
             self._check_name(node, name)
             return  # the whole chain is judged; do not re-judge its prefixes
-        if node.attr in self.methods and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+        own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+        if self.strict and node.attr in self.methods and not own:
             self.hit(node, f"uses .{node.attr} (torch.Tensor.{node.attr} must not be used)")
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
-        if node.id in DYNAMIC_NAMES and node.id not in self.aliases:
+        if not self.strict and node.id in TAMPER_BUILTINS and node.id not in self.aliases:
+            self.hit(node, f"uses {TAMPER_BUILTINS[node.id]} (it can reach the grader and the imported modules)")
+        elif node.id == "vars" and node.id not in self.aliases and not self.strict:
+            if id(node) in self._vars_ok:
+                return
+            self.hit(node, "uses vars() of an imported module or class (no submission file may change it)")
+        elif not self.strict and node.id in ("setattr", "delattr") and id(node) not in self._called \
+                and node.id not in self.aliases:
+            self.hit(node, f"passes {node.id} around (it could change an imported module)")
+        elif not self.strict:
+            if node.id in self.aliases:
+                self._check_name(node, self.aliases[node.id])
+        elif node.id in DYNAMIC_NAMES and node.id not in self.aliases:
             self.hit(node, f"uses {DYNAMIC_NAMES[node.id]} (dynamic access that could hide a forbidden call)")
         elif node.id in DYNAMIC_CALLS and id(node) not in self._called and node.id not in self.aliases:
             self.hit(node, f"passes {node.id} around (dynamic access that could hide a forbidden call)")
@@ -231,6 +343,29 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "vars" and node.args:
+            if _dotted(node.args[0], self.aliases) is None:
+                self._vars_ok.add(id(func))  # vars(self), vars(args): the file's own objects
+        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args:
+            base = _dotted(node.args[0], self.aliases)
+            if base is not None:
+                self.hit(node, f"calls {func.id} on {base} (no submission file may change an imported module or class)")
+            elif len(node.args) >= 3 and self._code_like(node.args[2]) and not (
+                    isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")):
+                self.hit(node, f"puts a function, class or module in an attribute with {func.id}")
+        if not self.strict and isinstance(func, ast.Name) and func.id in DYNAMIC_CALLS:
+            self._called.add(id(func))
+            arg = node.args[1] if len(node.args) >= 2 else None
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                base = _dotted(node.args[0], self.aliases) if node.args else None
+                if base is not None:
+                    self.hit(node, f"calls {func.id} on {base} with a computed name (it could reach anything)")
+            elif node.args:
+                base = _dotted(node.args[0], self.aliases)
+                if base is not None:
+                    self._check_name(node, f"{base}.{arg.value}")
+            self.generic_visit(node)
+            return
         if isinstance(func, ast.Name) and func.id in DYNAMIC_CALLS:
             self._called.add(id(func))
             arg = node.args[1] if len(node.args) >= 2 else None
@@ -415,9 +550,13 @@ def attribute(tree: ast.Module, hit_lines: list[int], names: list[str]) -> dict[
             everywhere.append(line)
         else:
             hit_at.setdefault(idx[0], line)
+    # Top-level code that calls something runs it at import, for every exercise.
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    at_import = [i for i, node in enumerate(tree.body)
+                 if not isinstance(node, defs) and any(isinstance(n, ast.Call) for n in ast.walk(node))]
     out = {}
     for name in names:
-        seen, todo = set(), list(binders.get(name, []))
+        seen, todo = set(), list(binders.get(name, [])) + at_import
         while todo:
             i = todo.pop()
             if i not in seen:
@@ -454,10 +593,11 @@ def scan_exercises(chapter, src: Path, present: list[str]) -> dict[str, str]:
     """``{exercise: message}`` for each exercise that can reach a forbidden call."""
     out: dict[str, str] = {}
     for file in present:
-        exercises = [e for e in chapter.exercises if e.file == file and e.forbidden]
+        # Every file is scanned: its must-not-call list where it has one, the tamper rules always.
+        exercises = [e for e in chapter.exercises if e.file == file]
         if not exercises:
             continue
-        banned = exercises[0].forbidden
+        banned = next((e.forbidden for e in exercises if e.forbidden), ())
         banned_ids = _banned_objects(banned)
         try:
             tree = parse(src / file)

@@ -23,6 +23,7 @@ CASES = sorted(d.name for d in HOSTILE.iterdir() if d.is_dir() and not d.name.st
 EVASIONS = [c for c in CASES if c.startswith("evade_")]
 ATTACKS = [c for c in CASES if not c.startswith("evade_")] + ["symlink_reference", "zip_escape"]
 FLAGS = [Path("/tmp") / f"leedl-hostile-{n}.flag" for n in ("detached", "writes", "pytest", "init", "root")]
+BYSTANDERS = {"undecodable": ("util.halve",), "unlisted_helper": ("ops.double",)}  # honest code beside an attack
 HOME_FLAG = Path.home() / "leedl-hostile.flag"
 PTH = [Path(p) / "leedl_hostile.pth" for p in site.getsitepackages() + [sys.prefix]]
 
@@ -49,6 +50,7 @@ def graded(tmp_path_factory):
     for case in CASES:
         shutil.copytree(HOSTILE / case, subs / case)
     shutil.copytree(HOSTILE / "_baseline", subs / "baseline")  # returns zeros: what earns nothing
+    shutil.copytree(HOSTILE / "_honest_settings", subs / "honest_settings")  # BOM and plain settings
     for honest in ("honest", "neighbour"):
         (subs / honest).mkdir()
         for f in ("ops.py", "util.py"):
@@ -92,9 +94,10 @@ def checks_of(result, exercise=None):
 def test_batch_ran_strict_and_the_honest_reference_scores_full(graded):
     assert graded["r"].exit_code == 0, graded["r"].output
     res = graded["results"]
-    assert set(res) == set(CASES) | {"baseline", "honest", "neighbour", "symlink_reference", "zip_escape"}
+    assert set(res) == set(CASES) | {"baseline", "honest", "neighbour", "symlink_reference", "zip_escape",
+                                     "honest_settings"}
     assert {r["sandbox"] for r in res.values()} == {"strict"}
-    for honest in ("honest", "neighbour"):
+    for honest in ("honest", "neighbour", "honest_settings"):
         assert res[honest]["score"] == res[honest]["max_score"] == 8, res[honest]
     assert graded["elapsed"] < 60
 
@@ -106,7 +109,9 @@ def test_no_attack_gains_a_mark(graded, case):
     base = {t["name"]: t["score"] for t in graded["results"]["baseline"]["tests"]}
     assert graded["results"]["baseline"]["score"] < 3
     tests = graded["results"][case]["tests"]
-    gained = [(t["name"], t["outcome"], t["output"]) for t in tests if t["score"] > base[t["name"]]]
+    honest = BYSTANDERS.get(case, ())  # honest exercises beside the attack keep their points
+    gained = [(t["name"], t["outcome"], t["output"]) for t in tests
+              if t["score"] > base[t["name"]] and t["exercise"] not in honest]
     assert gained == []
 
 
@@ -136,12 +141,24 @@ def test_each_attack_gets_the_outcome_of_what_it_did(graded):
     assert "sys.exit" in checks_of(res["exit_at_import_sys"])[0]["output"]
     assert outcome("exit_in_call", "ops.double") == {"error"}
     assert outcome("exit_in_call", "ops.softplus") == outcome("exit_in_call", "util.halve") == {"crashed"}
-    assert outcome("snooping", "util.halve") == {"failed"}  # it ran; nothing to find
+    assert outcome("snooping", "util.halve") == {"forbidden"}  # frames and gc reach the grader: refused
     assert outcome("read_reference", "ops.double") == {"failed"}
     assert outcome("symlink_reference", None) == {"missing"}
     assert outcome("zip_escape", None) == {"missing"}
     assert outcome("output_flood", "util.halve") == {"failed"}
     assert outcome("pytest_files", "ops.double") == {"failed"}
+    # The scan reads what Python compiles; a file Python cannot decode costs its own exercises only.
+    assert outcome("undecodable", "ops.double") == outcome("undecodable", "ops.softplus") == {"error"}
+    assert all("cannot be decoded" in t["output"] for t in checks_of(res["undecodable"], "ops.double"))
+    assert {t["outcome"] for t in checks_of(res["undecodable"], "util.halve")} == {"passed"}
+    # A file may not reach the grader, the imported modules or the builtins, nor patch torch.
+    for case in ("sibling_replaces_function", "patch_grader", "patch_torch"):
+        assert outcome(case, "util.halve") == {"forbidden"}, case
+        assert outcome(case, "ops.double") | outcome(case, "ops.softplus") == {"missing"}, case
+    assert "sys.modules" in checks_of(res["patch_grader"], "util.halve")[0]["output"]
+    assert outcome("unlisted_helper", "ops.softplus") == {"forbidden"}
+    assert "helper.py" in checks_of(res["unlisted_helper"], "ops.softplus")[0]["output"]
+    assert outcome("unlisted_helper", "ops.double") == {"passed"}
 
 
 def test_nothing_outside_its_own_result_changed(graded):

@@ -1,0 +1,9 @@
+import torch
+
+
+def double(x):
+    raise NotImplementedError
+
+
+def softplus(x):
+    raise NotImplementedError

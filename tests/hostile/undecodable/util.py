@@ -1,0 +1,5 @@
+
+
+def halve(x):
+    """Return x / 2."""
+    return x / 2
