@@ -58,7 +58,7 @@ class Check:
     visibility: str = "hidden"  # "visible" for public checks, "hidden" for the grader's own
     timeout: float = 20.0  # wall seconds for everything the check asks of the student's process
     cpu_limit: float | None = None  # CPU seconds of the student's process; default = timeout
-    kind: str = "correctness"  # "correctness" | "speed" | "training"
+    kind: str = "correctness"  # "correctness" | "speed" | "training" | "side" (scores only with the work)
     description: str = ""
 
 

@@ -9,6 +9,7 @@ and the judge starts a fresh worker for the next.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import statistics
@@ -152,54 +153,122 @@ class Context:
         return self.run("call", target=target, args=list(args), kwargs=kwargs)["out"]
 
     def time_ratio(self, target, args, yardstick, *, kwargs=None, repeats: int = 7, min_time: float = 0.02,
-                   give_up_ratio: float = 100.0) -> float:
+                   give_up_ratio: float = 100.0, vary=None, rtol: float = 1e-4) -> float:
         """Median over ``repeats`` interleaved rounds of (student wall time / yardstick wall time).
 
-        Both run one thread; the yardstick runs here in the judge, the student's code in its own
-        process; the judge times the student's request from outside and subtracts the channel's
-        round trip, measured the same way. GPU work is synchronized before every clock read.
+        Nothing the student's process could answer from a cache or skip: each round draws fresh
+        inputs (``vary(args, generator)``, by default the floating tensors of ``args`` nudged by a
+        relative 1e-3), stages them in an untimed request, then times one request that calls the
+        function once on each and returns a judge-keyed digest of every output (Σ out·w, weights
+        drawn here). The yardstick runs on the same inputs here, digest included, one thread; GPU
+        work is synchronized before every clock read; the channel's round trip is subtracted. A
+        digest that differs from the yardstick's (wrong, missing or skipped output) fails the check.
         """
+        from .drivers import digest, leaves
+
         kwargs = kwargs or {}
         torch.set_num_threads(1)
-        # The student's side runs under the op tracer where its file forbids ops; the yardstick
-        # pays the same per-op cost, so the ratio does not move.
+        g = self.generator("timing")
+        vary = vary or _nudge
         traced = bool(self._judge.forbidden_ops().get(str(target).partition(".")[0]))
+        base_out = yardstick(*args, **kwargs)
+        shapes = [None if t is None else (tuple(t.shape), t.device) for t in leaves(base_out)]
+        if any(s is None for s in shapes):
+            raise ValueError("time_ratio: the yardstick's output must be tensors")
 
-        def judge_time(n):
+        def draw(n):
+            sets = [(list(vary(args, g)), dict(kwargs)) for _ in range(n)]
+            weights = [[torch.randn(s, generator=g, dtype=torch.float64).to(d) for s, d in shapes] for _ in range(n)]
+            return sets, weights
+
+        def judge_time(sets, weights):
             with OpTracer() if traced else contextlib.nullcontext():
                 t0 = time.perf_counter()
-                for _ in range(n):
-                    yardstick(*args, **kwargs)
+                want = [digest(yardstick(*a, **k), w) for (a, k), w in zip(sets, weights)]
                 synchronize()
-                return time.perf_counter() - t0
+                return time.perf_counter() - t0, want
 
-        def student_time(n):
+        def student_time(sets, weights, want):
+            self.run("stage", target=target, inputs=[[a, k] for a, k in sets], weights=weights)  # untimed
             t0 = time.perf_counter()
-            self.run("time_call", target=target, args=list(args), kwargs=kwargs, repeats=n)
-            return time.perf_counter() - t0
+            got = self.run("time_staged", target=target)
+            dt = time.perf_counter() - t0
+            if not isinstance(got, list) or len(got) != len(want):
+                raise CheckFailed("speed is scored only on right answers: the timed calls did not all return")
+            for i, (a, b) in enumerate(zip(got, want)):
+                tol = rtol * (abs(b) + bounds[i]) + 1e-9
+                if not isinstance(a, float) or not abs(a - b) <= tol:
+                    raise CheckFailed("speed is scored only on right answers: a timed call returned a wrong "
+                                      "or missing output (on inputs it had not seen before)")
+            return dt
 
         def overhead():
+            self.run("stage", target=target, inputs=[], weights=[])
             t0 = time.perf_counter()
-            self.run("time_call", target=None, args=[], kwargs={}, repeats=0)
+            self.run("time_staged", target=target)
             return time.perf_counter() - t0
 
-        judge_time(1)
-        first = student_time(1)  # warm-up, and a first estimate
+        def bound(sets, weights):  # Σ|y|·|w|: the scale of each digest, for its tolerance
+            return [sum(float((y.detach().to(torch.float64).abs() * w.abs()).sum())
+                        for y, w in zip(leaves(yardstick(*a, **k)), ws)) for (a, k), ws in zip(sets, weights)]
+
+        sets, weights = draw(1)
+        judge_time(sets, weights)  # warm-up
+        bounds = bound(sets, weights)
+        _, want = judge_time(sets, weights)
+        t0 = time.perf_counter()
+        student_time(sets, weights, want)  # warm-up, and a first estimate
+        first = time.perf_counter() - t0
         n = 1
-        while judge_time(n) < min_time and n < 1 << 16:
+        while n < 1 << 12:
+            s1, w1 = draw(n)
+            if judge_time(s1, w1)[0] >= min_time:
+                break
             n *= 2
-        base = judge_time(n) / n
+        s1, w1 = draw(n)
+        base = judge_time(s1, w1)[0] / n
         if first > give_up_ratio * base * 4:  # hopelessly slow: no need to time it further
             self.ratio = first / base
             return self.ratio
         rt = min(overhead() for _ in range(3))
         ratios = []
         for _ in range(repeats):
-            ty = judge_time(n)
-            ts = max(student_time(n) - rt, 1e-9)
+            sets, weights = draw(n)
+            bounds = bound(sets, weights)
+            ty, want = judge_time(sets, weights)
+            ts = max(student_time(sets, weights, want) - rt, 1e-9)
             ratios.append(ts / ty)
         self.ratio = statistics.median(ratios)
         return self.ratio
+
+
+def side_properties_pay_with_the_work(results: list[CheckResult]) -> list[CheckResult]:
+    """A check of a side property (``kind="side"``: inputs left alone, a dtype, a None case) scores
+    only where every correctness check of its exercise passed: a stub that returns None, or leaves
+    everything alone, earns nothing for what it did not do."""
+    wrong = {r.exercise for r in results if r.kind == "correctness" and r.outcome is not Outcome.PASSED}
+    out = []
+    for r in results:
+        if r.kind == "side" and r.exercise in wrong and r.score > 0:
+            short = r.exercise.partition(".")[2]
+            r = dataclasses.replace(r, outcome=Outcome.FAILED, score=0.0, message=(
+                f"not scored yet: {short}'s main checks must pass first (a side property scores only with "
+                "the work)"))
+        out.append(r)
+    return out
+
+
+def _nudge(args, g: torch.Generator):
+    """The same arguments with every floating tensor moved by a relative 1e-3 (judge-drawn):
+    new values, the same shapes, dtypes, devices and structure."""
+    out = []
+    for a in args:
+        if isinstance(a, torch.Tensor) and a.is_floating_point():
+            noise = torch.randn(a.shape, generator=g, dtype=torch.float64).to(a.device, a.dtype)
+            out.append(a + 1e-3 * (a.abs().mean() + 1e-3) * noise)
+        else:
+            out.append(a)
+    return out
 
 
 class Judge:
@@ -319,6 +388,7 @@ class Judge:
                 results.append(self._run_check(check, seed, file_state, forbidden))
         finally:
             self._stop_workers()
+        results = side_properties_pay_with_the_work(results)
         return SubmissionResult(
             student=student, assignment=self.chapter.name, seed=seed, sandbox=self.options.mode,
             leedl_version=__version__, results=tuple(results), execution_time=round(time.perf_counter() - t0, 3),

@@ -88,15 +88,50 @@ def probe(module):
     return sorted(n for n in vars(module) if not n.startswith("_"))
 
 
-@driver("time_call")
-def time_call(fn, args=(), kwargs=None, repeats=1):
-    """Run ``fn`` ``repeats`` times. The judge times this request from outside (wall clock);
-    nothing the student's process reports about time is trusted."""
-    kwargs = kwargs or {}
-    for _ in range(int(repeats)):
-        fn(*args, **kwargs)
+# --- timing: staged inputs, outputs checked by the judge ------------------------------------------
+_STAGED: dict = {}
+
+
+def leaves(out) -> list:
+    """The tensors of an output (nested tuples and lists flattened, in order); None for anything else."""
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in leaves(o)]
+    return [out if isinstance(out, torch.Tensor) else None]
+
+
+def digest(out, weights) -> float | None:
+    """Σ out·w over the output's tensors, in float64, with weights the judge drew: a number that
+    only the right outputs give. None when the output does not have the yardstick's shapes."""
+    got = leaves(out)
+    if len(got) != len(weights):
+        return None
+    total = 0.0
+    for t, w in zip(got, weights):
+        if t is None or tuple(t.shape) != tuple(w.shape):
+            return None
+        total += float((t.detach().to(device=w.device, dtype=torch.float64) * w).sum())
+    return total
+
+
+@driver("stage")
+def stage(fn, inputs=(), weights=()):
+    """Keep input sets (``[args, kwargs]``) and the judge's digest weights for the next timed
+    request. Nothing is called: the function sees each input for the first time when timed."""
+    _STAGED["inputs"], _STAGED["weights"] = list(inputs), list(weights)
+    return len(_STAGED["inputs"])
+
+
+@driver("time_staged")
+def time_staged(fn):
+    """Call ``fn`` once on each staged input set (each used once, then dropped) and return one
+    digest per call. The judge times this request from outside and checks every digest against
+    the yardstick's outputs: a call skipped, cached or wrong shows."""
+    inputs, weights = _STAGED.pop("inputs", []), _STAGED.pop("weights", [])
+    out = []
+    for (args, kwargs), w in zip(inputs, weights):
+        out.append(digest(fn(*args, **kwargs), w))
     synchronize()
-    return None
+    return out
 
 
 def run_local(name: str, target, **spec):

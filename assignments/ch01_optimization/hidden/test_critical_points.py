@@ -150,7 +150,7 @@ def hessian_linear_loss_is_zero(ctx):
         assert_equal(got, torch.zeros(n, n, dtype=dtype), what=f"Hessian of a linear loss ({dtype})")
 
 
-@check("critical_points.hessian", points=0.5)
+@check("critical_points.hessian", points=0.5, kind="side")
 def hessian_input_not_modified(ctx):
     """hessian leaves theta unchanged."""
     g = ctx.generator("inputs")
@@ -236,7 +236,7 @@ def taylor_linear_loss(ctx):
     assert_close(got, make_loss(spec)(th), rtol=1e-12, atol=1e-12, what="Taylor approximation of a linear loss")
 
 
-@check("critical_points.taylor_approximation", points=0.5)
+@check("critical_points.taylor_approximation", points=0.5, kind="side")
 def taylor_inputs_not_modified(ctx):
     """taylor_approximation leaves theta_prime and theta unchanged."""
     g = ctx.generator("inputs")
@@ -383,7 +383,7 @@ def escape_most_negative_not_largest(ctx):
     _check_direction(got, h, F64, 0, 1e-10, "negative eigenvalues and one large positive")
 
 
-@check("critical_points.escape_direction", points=1)
+@check("critical_points.escape_direction", points=1, kind="side")
 def escape_none_without_negative(ctx):
     """None when no eigenvalue is < −tol: positive definite, semi-definite, or one exactly at −tol."""
     g = ctx.generator("none")
@@ -424,7 +424,7 @@ def escape_default_tol(ctx):
                      "a negative eigenvalue below -1e-8")
 
 
-@check("critical_points.escape_direction", points=0.5)
+@check("critical_points.escape_direction", points=0.5, kind="side")
 def escape_input_not_modified(ctx):
     """escape_direction leaves the Hessian unchanged."""
     g = ctx.generator("inputs")

@@ -1,6 +1,7 @@
-"""Hostile ``train_digits`` submissions (tests/hostile/_ch02/), graded for real with chapter 2's
-hidden checks in one strict batch beside an honest student: none earns a point for the training
-exercise, each gets the outcome of what it did, and the honest student loses nothing."""
+"""Hostile chapter 2 submissions (tests/hostile/_ch02/), graded for real with chapter 2's checks in
+one strict batch beside an honest student: trained models that do not hold what they compute, and
+convolutions that dodge the timing. None earns a point for what it forged, each gets the outcome of
+what it did, and the honest student loses nothing."""
 
 import json
 import shutil
@@ -15,6 +16,8 @@ from leedl_grader.cli import main
 
 HOSTILE = REPO / "tests" / "hostile" / "_ch02"
 CASES = sorted(d.name for d in HOSTILE.iterdir() if d.is_dir())
+TRAINING = [c for c in CASES if (HOSTILE / c / "digits.py").exists()]
+TIMING = [c for c in CASES if (HOSTILE / c / "conv.py").exists()]
 TRAIN = "digits.train_digits"
 
 
@@ -34,14 +37,15 @@ def _centroids() -> str:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     require_strict()
-    base = tmp_path_factory.mktemp("hostile_training")
+    base = tmp_path_factory.mktemp("hostile_ch02")
     subs = base / "subs"
     centroids = _centroids()
     for case in CASES:
         shutil.copytree(HOSTILE / case, subs / case)
         (subs / case / "centroids.py").write_text(centroids)
     (subs / "honest").mkdir()
-    shutil.copy(REPO / "examples" / "submissions" / "ch02" / "correct" / "digits.py", subs / "honest" / "digits.py")
+    for f in ("digits.py", "conv.py"):
+        shutil.copy(REPO / "examples" / "submissions" / "ch02" / "correct" / f, subs / "honest" / f)
     out = base / "out"
     r = CliRunner().invoke(main, ["grade", "ch02", str(subs), "--out", str(out), "--jobs", "2", "--seed", "5",
                                   "--course", str(REPO)], catch_exceptions=False)
@@ -60,12 +64,12 @@ def training(result):
 def test_the_honest_student_keeps_every_point(graded):
     res = graded["honest"]
     for t in res["tests"]:
-        if t["exercise"].startswith("digits."):
+        if t["exercise"].startswith(("digits.", "conv.")):
             assert t["score"] == t["max_score"], t
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", TRAINING)
 def test_no_hostile_model_earns_a_training_point(graded, case):
     checks = [t for t in graded[case]["tests"] if t["exercise"] == TRAIN]
     assert len(checks) == 2 and all(t["score"] == 0 for t in checks), checks
@@ -73,7 +77,7 @@ def test_no_hostile_model_earns_a_training_point(graded, case):
 
 @pytest.mark.slow
 def test_each_gets_the_outcome_of_what_it_did(graded):
-    out = {case: training(graded[case]) for case in CASES}
+    out = {case: training(graded[case]) for case in TRAINING}
     # No data-set file is readable in the sandbox: nothing to look the test split up in.
     assert out["reads_dataset"]["outcome"] == "error" and "no data set on disk" in out["reads_dataset"]["output"]
     assert "returned a Sequential, expected a DigitCNN" in out["wrong_class"]["output"]
@@ -83,3 +87,22 @@ def test_each_gets_the_outcome_of_what_it_did(graded):
     assert "accuracy 0.1" in out["knn_python_attribute"]["output"], out["knn_python_attribute"]
     for case in ("handwritten_centroids", "gated_flag"):  # the redrawn weights change nothing
         assert out[case]["outcome"] == "failed" and "does not come from its trained weights" in out[case]["output"]
+
+
+def speed(result):
+    (t,) = [t for t in result["tests"] if t["kind"] == "speed"]
+    return t
+
+
+@pytest.mark.slow
+def test_timing_cannot_be_answered_from_a_cache_or_skipped(graded):
+    honest = speed(graded["honest"])
+    assert honest["score"] == honest["max_score"] and honest["ratio"] < 10, honest
+    cached = speed(graded["cache_conv"])  # every timed call is on inputs the process never saw
+    assert cached["score"] == 0 and cached["ratio"] > 10, cached
+    skipped = speed(graded["skip_when_timed"])  # outputs of the timed calls are checked
+    assert skipped["score"] == 0 and skipped["outcome"] == "failed", skipped
+    assert "wrong or missing output" in skipped["output"], skipped
+    # The cached loop is correct: its correctness checks are its to keep.
+    right = [t for t in graded["cache_conv"]["tests"] if t["exercise"] == "conv.conv2d" and t["kind"] == "correctness"]
+    assert right and all(t["score"] == t["max_score"] for t in right), right
