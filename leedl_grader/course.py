@@ -103,7 +103,10 @@ def resolve_chapter(course: Path, name: str) -> Chapter:
 
 def _import_package(name: str, path: Path):
     if name in sys.modules:
-        return sys.modules[name]
+        if list(getattr(sys.modules[name], "__path__", [])) == [str(path)]:
+            return sys.modules[name]
+        for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:  # another course's copy
+            del sys.modules[mod]
     spec = importlib.util.spec_from_file_location(name, path / "__init__.py", submodule_search_locations=[str(path)])
     if spec is None or spec.loader is None:
         raise CourseError(f"cannot import {path}")
