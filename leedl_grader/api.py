@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,6 +28,8 @@ def sandbox_mode(*, require_strict: bool = False, insecure: bool = False) -> str
     ok, why = sandbox.strict_available()
     if ok:
         return sandbox.STRICT
+    if sys.platform.startswith("linux") and os.geteuid() == 0:
+        return sandbox.UID  # root without namespaces: a dedicated uid per sandbox (leedl_grader.uidbox)
     if require_strict and not insecure:
         raise LeedlError(
             f"strict isolation is not available here ({why}); grading a class without it lets a "

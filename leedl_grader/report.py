@@ -24,6 +24,7 @@ STYLE = {
 }
 SANDBOX_NOTE = {
     "strict": "strict sandbox (namespaces, own uid, no network)",
+    "uid": "uid sandbox (own uid, Landlock where the kernel has it; no namespaces here)",
     "process": "separate process only (no strict isolation here)",
 }
 

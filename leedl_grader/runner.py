@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, forbid, trained
+from . import __version__, forbid, trained, uidbox
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
 from .drivers import OpTracer, synchronize
 from .model import Check, CheckResult, Outcome, SubmissionResult
-from .sandbox import Limits, uid_for
+from .sandbox import UID, Limits, uid_for
 from .workers import Worker, WorkerLost, Zygote
 
 IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
@@ -34,7 +34,7 @@ IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
 
 @dataclass(frozen=True)
 class JudgeOptions:
-    mode: str  # sandbox.STRICT or sandbox.PROCESS
+    mode: str  # sandbox.STRICT, sandbox.UID or sandbox.PROCESS
     device: str = "cpu"
     limits: Limits = field(default_factory=Limits)
     timeout_scale: float = 1.0  # multiplies every check's time limits (slow machines)
@@ -361,6 +361,8 @@ class Judge:
         src = Path(src)
         present = [f for f in self.chapter.files if (src / f).is_file() and not (src / f).is_symlink()]
         notes = [f"{f} is a link; links are not followed" for f in self.chapter.files if (src / f).is_symlink()]
+        if self.options.mode == UID and not uidbox.landlock_abi():
+            notes.append("uid sandbox without Landlock: the student's code could read world-readable files")
         self._spawn_args = {"src": str(src), "package": self.chapter.name, "forbidden_ops": self.forbidden_ops()}
         file_state = {f: None for f in present}
         for f in self.chapter.files:

@@ -22,7 +22,7 @@ import sys
 import numpy  # noqa: F401
 import torch
 
-from . import sandbox, wire, worker
+from . import sandbox, uidbox, wire, worker
 from .channel import ChannelClosed, recv_frame
 from .drivers import load_all
 
@@ -49,6 +49,8 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     sandbox.die_with_parent()  # a zygote that dies takes its monitors (and so their sandboxes) along
     mode = req["mode"]
     limits = sandbox.Limits(**req.get("limits", {}))
+    if mode == sandbox.UID:  # the student's orphans come back here, to be reaped once all are killed
+        sandbox._c().prctl(uidbox.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if mode == sandbox.STRICT:
         sandbox.unshare(
             sandbox.CLONE_NEWPID | sandbox.CLONE_NEWNS | sandbox.CLONE_NEWNET
@@ -69,6 +71,15 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     # The CPU time goes along: PID 1 of a namespace ignores the kernel's SIGXCPU, so the judge
     # tells a CPU-limit SIGKILL from the others by it.
     _, status, usage = os.wait4(pid, 0)
+    if mode == sandbox.UID:
+        # No namespace ends the rest: every process of the sandbox's uid is killed here, and the
+        # end is reported only once none is left (the judge writes no result before that).
+        gone = uidbox.kill_all(req["uid"])
+        uidbox.reap()
+        uidbox.clean(req["uid"])
+        if not gone:
+            os.write(status_w, b"lost\n")
+            os._exit(0)
     os.write(status_w, f"exit {status} {usage.ru_utime + usage.ru_stime:.3f}\n".encode())
     os._exit(0)
 
@@ -77,6 +88,8 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     log_fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     if req["mode"] == sandbox.STRICT:
         root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits)
+    elif req["mode"] == sandbox.UID:
+        root = uidbox.enter(req["src"], req["package"], req["files"], req["uid"], limits)
     else:
         root = sandbox.enter_process(req["src"], req["package"], req["files"], req["scratch"], limits)
     # stdout/stderr go to a capped log that the judge reads; the channel is a separate socket.

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import FIXTURE_COURSE
 from sandbox_util import descends_from, require_strict, sandbox_processes, subreaper
 
+from leedl_grader import sandbox
 from leedl_grader.cli import main
 from leedl_grader.submissions import tree_hash
 
@@ -40,10 +41,26 @@ def _course(dest: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    require_strict()
-    base = tmp_path_factory.mktemp("hostile")
+@pytest.fixture(scope="module", params=["strict", "uid"])
+def graded(tmp_path_factory, request):
+    """The batch in the strict sandbox, and again with namespaces forced off as root: the uid
+    boundary (leedl_grader.uidbox) must hold against every attack too."""
+    mode = request.param
+    if mode == "strict":
+        require_strict()
+    elif os.geteuid() != 0:
+        pytest.skip("the uid boundary needs root")
+    patch = pytest.MonkeyPatch()
+    if mode == "uid":
+        patch.setattr(sandbox, "strict_available", lambda: (False, "namespaces forced off for this test"))
+    try:
+        return _graded(tmp_path_factory, mode)
+    finally:
+        patch.undo()
+
+
+def _graded(tmp_path_factory, mode):
+    base = tmp_path_factory.mktemp(f"hostile_{mode}")
     course = _course(base / "course")
     ref = course / "solutions" / "ch99_demo"
     subs = base / "subs"
@@ -79,7 +96,7 @@ def graded(tmp_path_factory):
     time.sleep(1.5)  # longer than the detached rewriter waits
     results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
     return dict(r=r, base=base, course=course, subs=subs, out=out, before=before, snapshot=snapshot,
-                survivors=survivors, results=results, elapsed=elapsed)
+                survivors=survivors, results=results, elapsed=elapsed, mode=mode)
 
 
 def ours() -> list[tuple[int, int]]:
@@ -96,7 +113,7 @@ def test_batch_ran_strict_and_the_honest_reference_scores_full(graded):
     res = graded["results"]
     assert set(res) == set(CASES) | {"baseline", "honest", "neighbour", "symlink_reference", "zip_escape",
                                      "honest_settings"}
-    assert {r["sandbox"] for r in res.values()} == {"strict"}
+    assert {r["sandbox"] for r in res.values()} == {graded["mode"]}
     for honest in ("honest", "neighbour", "honest_settings"):
         assert res[honest]["score"] == res[honest]["max_score"] == 8, res[honest]
     assert graded["elapsed"] < 60
@@ -166,7 +183,7 @@ def test_nothing_outside_its_own_result_changed(graded):
     assert tree_hash([graded["subs"]]) == graded["before"]["subs"]  # other students' files included
     after = {str(p): p.read_bytes() for p in graded["out"].rglob("*") if p.is_file()}
     assert after == graded["snapshot"]  # nothing rewrote a result after the batch
-    assert all(b"999" not in v for v in after.values())
+    assert all(b'"score": 999' not in v for v in after.values())  # what the detached rewriter writes
     leaked = [p for p in FLAGS + PTH + [HOME_FLAG] if p.exists()]
     for p in leaked:
         p.unlink()
