@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import sys
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import batch, results, sandbox
+from . import batch, distributed, results, sandbox
 from . import build as builder
 from . import course as courses
 from . import release as releaser
@@ -127,10 +129,22 @@ class BatchOutcome:
 
 def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, device: str = "cpu",
           seed: int | None = None, force: bool = False, insecure: bool = False, course: Path | None = None,
-          plots: Path | None = None, on_start: Callable[[int], None] | None = None,
-          on_result: Callable[[SubmissionResult, bool], None] | None = None) -> BatchOutcome:
+          plots: Path | None = None, scheduler: str | None = None, task_timeout: float | None = None,
+          on_start: Callable[[int], None] | None = None,
+          on_result: Callable[[SubmissionResult, bool], None] | None = None,
+          on_note: Callable[[str], None] | None = None) -> BatchOutcome:
+    """Grade a class. ``scheduler``: a Dask scheduler's address, or "local" for a local Dask
+    cluster of ``jobs`` workers (see :mod:`leedl_grader.distributed`); default: a local pool."""
     root, ch = chapter(chapter_name, course)
     mode = sandbox_mode(require_strict=True, insecure=insecure)
+    try:
+        if scheduler:
+            distributed.check(scheduler)
+    except distributed.DistributedError as exc:
+        raise LeedlError(str(exc)) from None
+    if plots is not None and scheduler not in (None, "local"):
+        raise LeedlError("--plots needs the pictures' folder on the workers' machines: use it without "
+                         "--scheduler, or with --scheduler local")
     try:
         subs = discover(Path(submissions))
     except SubmissionError as exc:
@@ -150,8 +164,15 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
 
     # --plots: the pictures checks offer, one folder per student (leedl export html --plots embeds them)
     where = str(Path(plots).resolve() / "{student}") if plots is not None else None
-    graded = batch.grade_many(suite, subs, out, JudgeOptions(mode=mode, device=device, plots_dir=where), seed=seed,
-                              jobs=jobs, force=force, on_result=note)
+    options = JudgeOptions(mode=mode, device=device, plots_dir=where)
+    connect = functools.partial(distributed.connect, scheduler, workers=jobs, course=root,
+                                task_timeout=task_timeout, on_note=on_note) if scheduler else contextlib.nullcontext
+    try:
+        with connect() as backend:
+            graded = batch.grade_many(suite, subs, out, options, seed=seed, jobs=jobs, force=force, on_result=note,
+                                      backend=backend)
+    except distributed.DistributedError as exc:
+        raise LeedlError(str(exc)) from None
     names = {s.student for s in subs}
     graded = [r for r in graded if r.student in names]
     book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded)

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from . import __version__, results
 from . import course as courses
@@ -83,21 +83,36 @@ def _init_judge(suite: Suite, options: JudgeOptions) -> None:
         multiprocessing.util.Finalize(_JUDGE, _JUDGE.close, exitpriority=10)
 
 
-def _grade_one(sub: Submission, seed: int, key: str) -> dict:
-    judge = _JUDGE
+def grade_source(judge: Judge, src: Path, student: str, seed: int, key: str) -> dict:
+    """Grade one submission (a folder, or a zip unpacked here) in ``judge``; its lossless record."""
     with tempfile.TemporaryDirectory(prefix="leedl-sub-") as tmp:
         try:
-            src = sub.path
+            src = Path(src)
             if src.is_file():
                 safe_extract(src, Path(tmp))
                 src = Path(tmp)
             folder = chapter_folder(src, judge.chapter.name, judge.chapter.files)
         except SubmissionError as exc:
-            r = blank_result(judge.chapter, judge.checks, sub.student, seed, judge.options, Outcome.MISSING, str(exc),
+            r = blank_result(judge.chapter, judge.checks, student, seed, judge.options, Outcome.MISSING, str(exc),
                              key=key)  # the same broken zip is as broken next time
             return results.to_record(r)
-        r = judge.grade(folder, sub.student, seed, key=key)
+        r = judge.grade(folder, student, seed, key=key)
     return results.to_record(r)
+
+
+def _grade_one(sub: Submission, seed: int, key: str) -> dict:
+    return grade_source(_JUDGE, sub.path, sub.student, seed, key)
+
+
+class Backend(Protocol):
+    """Where a batch's judges run, other than this machine's process pool (``distributed.py``).
+
+    ``grade`` calls ``finish(record)`` once with each graded submission's lossless record (as
+    :func:`grade_source` returns it) and ``fault(sub, exc)`` once for each that the grader could
+    not grade; the caller writes both, exactly as for the local pool."""
+
+    def grade(self, suite: Suite, options: JudgeOptions, seed: int, todo: list[tuple[Submission, str]],
+              finish: Callable[[dict], None], fault: Callable[[Submission, BaseException], None]) -> None: ...
 
 
 def submission_key(sub: Submission, chapter, fingerprint: str, seed: int, options: JudgeOptions) -> str:
@@ -112,8 +127,11 @@ def submission_key(sub: Submission, chapter, fingerprint: str, seed: int, option
 
 def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: JudgeOptions, *, seed: int,
                jobs: int = 1, force: bool = False,
-               on_result: Callable[[SubmissionResult, bool], None] | None = None) -> list[SubmissionResult]:
-    """Grade ``subs``; write ``out/<student>.json`` as each finishes. ``on_result(result, skipped)``."""
+               on_result: Callable[[SubmissionResult, bool], None] | None = None,
+               backend: Backend | None = None) -> list[SubmissionResult]:
+    """Grade ``subs``; write ``out/<student>.json`` as each finishes. ``on_result(result, skipped)``.
+
+    ``backend``: grade elsewhere (a Dask cluster) instead of ``jobs`` local judges."""
     chapter = courses.load_chapter(Path(suite.chapter_root) if suite.chapter_root
                                    else Path(suite.course) / "assignments" / suite.chapter)
     fingerprint = suite.fingerprint()
@@ -145,6 +163,10 @@ def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: 
                          "not the student's doing: regrade it")
         finish(results.to_record(r))
 
+    if backend is not None:
+        if todo:
+            backend.grade(suite, options, seed, todo, finish, fault)
+        return done
     if jobs <= 1:
         _init_judge(suite, options)
         try:

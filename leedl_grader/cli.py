@@ -95,10 +95,16 @@ def check(chapter, path, hidden, seed, json_out, failed_only, plots, device, cou
 @click.option("--insecure", is_flag=True, help="Allow grading without strict isolation.")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save the pictures checks offer as PLOTS/<student>/*.png (for leedl export html --plots).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Grade on a Dask cluster: tls://host:8786, or 'local' for --jobs local workers "
+                   "(needs leedl[dask]; see the README).")
+@click.option("--task-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="With --scheduler: a worker that holds one student longer is dropped and the student "
+                   "regraded elsewhere (default: the longest the checks can take, plus a minute).")
 @device_option
 @course_option
 @user_errors
-def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, device, course):
+def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, scheduler, task_timeout, device, course):
     """Grade every entry of SUBMISSIONS (folders or zips) into OUT."""
     console = _console()
     progress = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -113,10 +119,13 @@ def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, device,
         progress.update(task["id"], advance=1, description=f"{r.student} {r.score:g}/{r.max_score:g}"
                         + (" (unchanged)" if skipped else ""))
 
+    def note(text):
+        console.print(Text(text, "yellow"))
+
     try:
         outcome = api.grade(chapter, submissions, out, jobs=jobs, device=device, seed=seed, force=force,
-                            insecure=insecure, course=course, plots=plots, on_start=started,
-                            on_result=finished)
+                            insecure=insecure, course=course, plots=plots, scheduler=scheduler,
+                            task_timeout=task_timeout, on_start=started, on_result=finished, on_note=note)
     finally:
         progress.stop()
     report.render_batch(list(outcome.results), [e.name for e in outcome.chapter.exercises], console,
