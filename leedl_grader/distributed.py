@@ -5,7 +5,7 @@ as with the local pool (:mod:`batch`): same files, same resume and skip rules, s
 carries the submission's bytes (never a path) and the course's fingerprint; a worker grades it
 against its own copy of the course, in leedl's sandbox, with one judge per worker process that
 later tasks reuse, and refuses a task for another version of the course or of leedl. A result
-comes back as JSON text of the data model, which the client parses as data (never unpickles).
+comes back as JSON text of its lossless record, which the client parses as data (never unpickles).
 
 Faults. A worker that dies mid-task: Dask runs the task again elsewhere and the client writes
 each student once. A worker that holds a task past its time limit: the client has the scheduler
@@ -40,12 +40,16 @@ from .submissions import MAX_UNPACKED, Submission, SubmissionError, chapter_fold
 
 TOPIC = "leedl-task-start"  # a worker's event when it starts a task (for the client's time limits)
 LINK_TARGET = "/nonexistent/leedl-link"  # what a packed symbolic link points to on the worker
-MAX_TRIES = 5  # refusals (or losses) of one student's task before it is written as crashed
+MAX_TRIES = 5  # refusals (or losses) of one student's task before it is written as a grader fault
 TIMEOUT_SLACK = 60.0  # seconds on top of the longest a healthy judge can take over one student
 
 
 class DistributedError(Exception):
     """A user-facing problem with the cluster (address, TLS, no worker able to grade)."""
+
+
+class TaskError(Exception):
+    """One student's task failed on the cluster (not the student's doing): a grader fault."""
 
 
 # --- the scheduler's address ----------------------------------------------------------------
@@ -216,7 +220,7 @@ def grade_task(payload: dict, job: dict) -> bytes:
                 src = unpack(payload, Path(tmp))
                 data = batch.grade_source(judge, src, job["student"], job["seed"], job["key"])
         return _reply(result=data)
-    except Exception as exc:  # the judge failed: the client writes this student as crashed
+    except Exception as exc:  # the judge failed: the client writes this student as a grader fault
         return _reply(error=f"{type(exc).__name__}: {exc} (on worker {where})")
 
 
@@ -336,7 +340,7 @@ class DaskBackend:
             self.note(f"worker {addr} gets no task: {why}")
         return refusers
 
-    def grade(self, suite, options, seed, todo, finish, crashed) -> None:
+    def grade(self, suite, options, seed, todo, finish, fault) -> None:
         client = self.client
         chapter, checks, _, _ = suite.load()
         job = {"chapter": suite.chapter, "kinds": list(suite.kinds), "fingerprint": suite.fingerprint(),
@@ -378,7 +382,7 @@ class DaskBackend:
                 return
             seen.add(sub.student)
             if isinstance(reply, str):
-                crashed(sub, reply)
+                fault(sub, TaskError(reply))
             else:
                 finish(reply)
 
@@ -388,9 +392,10 @@ class DaskBackend:
                 try:
                     payload = pack(sub, chapter)
                 except (SubmissionError, OSError) as exc:
-                    r = batch.blank_result(chapter, checks, sub.student, seed, options, Outcome.MISSING, str(exc))
+                    r = batch.blank_result(chapter, checks, sub.student, seed, options, Outcome.MISSING, str(exc),
+                                           key=key)  # as the local pool writes a zip it cannot read
                     seen.add(sub.student)
-                    finish(results.to_json(r))
+                    finish(results.to_record(r))
                     continue
                 submit([sub, key, payload, 0, 0])
             last_check = time.monotonic()
@@ -419,8 +424,7 @@ class DaskBackend:
                 reply = None
             kind = next((k for k in ("result", "refused", "error") if k in reply), None) \
                 if isinstance(reply, dict) else None
-            if kind == "result" and isinstance(reply["result"], dict) and reply["result"].get("student") == \
-                    sub.student and reply["result"].get("key") == entry[1]:
+            if kind == "result" and _is_record(reply["result"], sub.student, entry[1]):
                 settle(entry, reply["result"])
             elif kind == "refused":
                 refusers[str(reply.get("worker"))] = str(reply["refused"])
@@ -446,7 +450,7 @@ class DaskBackend:
 
     def _enforce(self, limit, pending, started, submit, settle) -> None:
         """A worker that holds a task past the limit is hung: the scheduler drops it (and so
-        reruns its tasks elsewhere); a student whose task hung twice is written as crashed."""
+        reruns its tasks elsewhere); a student whose task hung twice is written as a grader fault."""
         now = time.monotonic()
         for f, entry in list(pending.items()):
             began = started.get(f.key)
@@ -462,6 +466,15 @@ class DaskBackend:
                 pending.pop(f)
                 self.client.cancel([f])
                 settle(entry, f"no worker finished grading it within {limit:g} s (twice)")
+
+
+def _is_record(record, student: str, key: str) -> bool:
+    """Whether a worker's reply is the lossless record of this very submission."""
+    try:
+        r = results.from_record(record)
+    except Exception:  # noqa: BLE001  (any malformed record is the same: not a result)
+        return False
+    return r.student == student and r.key == key
 
 
 def connect(scheduler: str, *, workers: int = 2, course: Path | None = None, task_timeout: float | None = None,
