@@ -8,9 +8,10 @@ later tasks reuse, and refuses a task for another version of the course or of le
 comes back as JSON text of its lossless record, which the client parses as data (never unpickles).
 
 Faults. A worker that dies mid-task: Dask runs the task again elsewhere and the client writes
-each student once. A worker that holds a task past its time limit: the client has the scheduler
-drop that worker, which reruns its tasks elsewhere. The client killed: the scheduler forgets its
-tasks, and a rerun resumes from the files already written.
+each student once. A worker that holds a task past its time limit: the client has it restarted
+(or dropped, without a nanny), and its tasks run elsewhere. No worker able to grade for a while:
+the batch stops with a message. The client killed: the scheduler forgets its tasks, and a rerun
+resumes from the files already written.
 
 Security: a Dask worker runs whatever it is sent (as root, for the strict sandbox), so a
 scheduler off this machine is reached over TLS only, configured through Dask's own settings.
@@ -230,11 +231,6 @@ def probe(job: dict) -> str:
         return refusal(job)[1]
 
 
-async def _drop_worker(address: str, dask_scheduler=None) -> str:
-    return await dask_scheduler.remove_worker(address, stimulus_id=f"leedl-task-timeout-{time.time()}",
-                                              close=True)
-
-
 # --- on the client ---------------------------------------------------------------------------
 def pack(sub: Submission, chapter) -> dict:
     """A submission as bytes: a zip as handed in (unpacked on the worker as the local pool
@@ -398,7 +394,7 @@ class DaskBackend:
                     finish(results.to_record(r))
                     continue
                 submit([sub, key, payload, 0, 0])
-            last_check = time.monotonic()
+            last_check = last_able = time.monotonic()
             while pending:
                 try:
                     f = done_q.get(timeout=1.0)
@@ -406,9 +402,15 @@ class DaskBackend:
                     f = None
                 if f is not None and f in pending:
                     self._handle(f, pending.pop(f), submit, settle, refusers, started)
-                if time.monotonic() - last_check >= 1.0:
-                    last_check = time.monotonic()
-                    self._enforce(limit, pending, started, submit, settle)
+                now = time.monotonic()
+                if now - last_check >= 1.0:
+                    last_check = now
+                    self._enforce(limit, pending, started, settle)
+                    if self._able(resources, refusers):
+                        last_able = now
+                    elif now - last_able > self.wait_for_workers:
+                        raise DistributedError(f"no worker able to grade this batch for "
+                                               f"{self.wait_for_workers:g} s; what is written stays written")
         finally:
             client.unsubscribe_topic(TOPIC)
             if pending:
@@ -448,9 +450,10 @@ class DaskBackend:
             else:
                 submit(entry)
 
-    def _enforce(self, limit, pending, started, submit, settle) -> None:
-        """A worker that holds a task past the limit is hung: the scheduler drops it (and so
-        reruns its tasks elsewhere); a student whose task hung twice is written as a grader fault."""
+    def _enforce(self, limit, pending, started, settle) -> None:
+        """A worker that holds a task past the limit is hung: it is restarted (by its nanny; one
+        without a nanny is dropped from the cluster), and its tasks go elsewhere. A student whose
+        task hung twice is written as a grader fault."""
         now = time.monotonic()
         for f, entry in list(pending.items()):
             began = started.get(f.key)
@@ -459,13 +462,23 @@ class DaskBackend:
             started.pop(f.key, None)
             entry[4] += 1
             worker = began[1]
-            self.note(f"worker {worker} did not finish {entry[0].student} within {limit:g} s; dropping it")
-            with contextlib.suppress(Exception):
-                self.client.run_on_scheduler(_drop_worker, worker)
+            self.note(f"worker {worker} did not finish {entry[0].student} within {limit:g} s; restarting it")
+            # In a thread: a restart waits for the worker to come back; the batch goes on meanwhile.
+            threading.Thread(target=self._restart, args=(worker,), daemon=True).start()
             if entry[4] >= 2:
                 pending.pop(f)
                 self.client.cancel([f])
                 settle(entry, f"no worker finished grading it within {limit:g} s (twice)")
+
+    def _restart(self, worker: str) -> None:
+        with contextlib.suppress(Exception):  # a client closing under it: nothing left to do
+            self.client.restart_workers([worker], timeout=120, raise_for_error=False)
+
+    def _able(self, resources: dict, refusers: dict) -> int:
+        """How many workers could take this batch's tasks now."""
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return sum(1 for addr, w in info.items() if addr not in refusers
+                   and all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items()))
 
 
 def _is_record(record, student: str, key: str) -> bool:

@@ -1,6 +1,7 @@
 """Grading on a Dask cluster (``leedl grade --scheduler``): the same results as the local pool,
 and nothing lost when a worker dies, hangs, or the client is killed."""
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -205,34 +206,39 @@ def test_a_worker_killed_mid_task_loses_nothing_and_counts_nothing_twice(cluster
 
 
 @pytest.mark.slow
-def test_a_worker_that_never_answers_is_dropped_and_its_student_graded_elsewhere(shared_course, tmp_path):
-    subs = ch99_class(tmp_path / "subs")
+def test_a_worker_that_never_answers_is_restarted_and_its_student_graded_elsewhere(shared_course, tmp_path):
+    subs = ch99_class(tmp_path / "subs", slow=(), good=("a", "b", "c", "d", "e"), bad=("f",))
     notes = []
     stopped = {}
     with local_cluster([shared_course]) as cluster, client_of(cluster) as client:
         starts = Starts(cluster)
         pids = worker_pids(client)
 
-        def freeze():  # the worker grading "slow" stops answering (SIGSTOP: no reply, no death)
+        def freeze():  # the first worker to start a task stops answering (SIGSTOP: no reply, no death)
             deadline = time.monotonic() + 120
-            while not starts.of("slow") and time.monotonic() < deadline:
-                time.sleep(0.05)
-            stopped["pid"] = pids[starts.of("slow")[0]]
+            while not starts.events and time.monotonic() < deadline:
+                time.sleep(0.01)
+            first = starts.events[0]
+            stopped["student"] = first["key"].split("-")[2]
+            stopped["pid"] = pids[first["worker"]]
             os.kill(stopped["pid"], signal.SIGSTOP)
 
         t = threading.Thread(target=freeze)
         t.start()
         try:
-            with dist.DaskBackend(client, task_timeout=15, on_note=notes.append) as backend:
+            # The limit is generous: a healthy task here takes about a second, ten on a busy machine.
+            with dist.DaskBackend(client, task_timeout=25, on_note=notes.append) as backend:
                 graded, seen = grade(shared_course, subs, tmp_path / "out", backend)
         finally:
             t.join()
             if "pid" in stopped:
-                os.kill(stopped["pid"], signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(stopped["pid"], signal.SIGKILL)
         starts.close()
-    assert any("did not finish slow within 15 s" in n for n in notes), notes
-    assert sorted(seen) == sorted((s.student, False) for s in subs)
-    assert {r.student: r.score for r in graded}["slow"] == 7
+    assert any(f"did not finish {stopped['student']} within 25 s" in n for n in notes), notes
+    assert sorted(seen) == sorted((s.student, False) for s in subs)  # each student once
+    scores = {r.student: r.score for r in graded}
+    assert scores == {"a": 7, "b": 7, "c": 7, "d": 7, "e": 7, "f": scores["f"]} and scores["f"] < 7
 
 
 @pytest.mark.slow
