@@ -1,9 +1,10 @@
 """The grader's own cost per submission, strict sandbox included, beside a bare ``import torch``.
 
-    python benchmarks/overhead.py [N]
+    python benchmarks/overhead.py [N [KIND...]]
 
-Grades N copies of the fixture chapter's reference (every check runs in a fresh sandbox) and N
-empty submissions (every file missing: no sandbox at all) with ``leedl grade --jobs 1``, and
+Grades N copies of each kind of submission (empty: every file missing, no sandbox at all; the
+fixture chapter's stub and reference, one file so one sandbox; chapter 1's stubs, four files so
+four sandboxes, one per file) with ``leedl grade --jobs 1``, and
 reports wall and CPU seconds per submission as the difference between a batch of N and a batch
 of 1 (so the one-off start of the judge and its zygote is not counted). CPU is that of the whole
 process tree, taken from a cpuacct cgroup where one can be made (root, cgroup v1 or v2); elsewhere
@@ -72,17 +73,26 @@ class Meter:
                 pass
 
 
+KINDS = {  # name: (course, chapter, files copied into each submission)
+    "empty": (COURSE, "ch99", []),
+    "stub": (COURSE, "ch99", [COURSE / "assignments" / "ch99_demo" / "ops.py"]),
+    "reference": (COURSE, "ch99", [COURSE / "solutions" / "ch99_demo" / "ops.py"]),
+    # four files, so four sandboxes (one per file) per submission
+    "ch01 stub": (REPO, "ch01", sorted((REPO / "assignments" / "ch01_optimization").glob("[a-z]*.py"))),
+}
+
+
 def batch(meter: Meter, tmp: Path, kind: str, n: int) -> tuple[float, float]:
-    subs = tmp / f"subs-{kind}-{n}"
-    ref = COURSE / "solutions" / "ch99_demo" / "ops.py"
+    course, chapter, files = KINDS[kind]
+    subs = tmp / f"subs-{kind.replace(' ', '_')}-{n}"
     for i in range(n):
         d = subs / f"s{i:03d}"
         d.mkdir(parents=True)
-        if kind == "reference":
-            shutil.copy(ref, d / "ops.py")
-    out = tmp / f"out-{kind}-{n}"
-    cmd = [sys.executable, "-m", "leedl_grader.cli", "grade", "ch99", str(subs), "--out", str(out),
-           "--course", str(COURSE), "--seed", "1", "--jobs", "1"]
+        for f in files:
+            shutil.copy(f, d / f.name)
+    out = tmp / f"out-{kind.replace(' ', '_')}-{n}"
+    cmd = [sys.executable, "-m", "leedl_grader.cli", "grade", chapter, str(subs), "--out", str(out),
+           "--course", str(course), "--seed", "1", "--jobs", "1"]
     return meter.run(cmd, env={**os.environ, "COLUMNS": "100"})
 
 
@@ -97,7 +107,7 @@ def main() -> None:
             wall, cpu = min(b[0] for b in bare), min(b[1] for b in bare)
             label = 'python -c "import torch"'
             print(f"{label:34s} wall {wall:6.3f} s   cpu {cpu:6.3f} s")
-            for kind in ("empty", "reference"):
+            for kind in (sys.argv[2:] or KINDS):
                 w1, c1 = batch(meter, tmp, kind, 1)
                 wn, cn = batch(meter, tmp, kind, n + 1)
                 print(f"{kind + ' submission (per submission)':34s} wall {(wn - w1) / n:6.3f} s   "
