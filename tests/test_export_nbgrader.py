@@ -119,6 +119,10 @@ def test_preprocessor_writes_scores_nbgrader_records_exactly(course, tmp_path):
     scores = _scores(_grade(course, broken, tmp_path))
     assert scores == {"leedl-ops-double": 0.0, "leedl-ops-softplus": full["leedl-ops-softplus"]}
 
+    # Text that is no UTF-8 (a lone surrogate, legal in a notebook's JSON) costs that file only.
+    odd = _with_code(nbg.notebook(course, ch), '%%writefile ch99_demo/ops.py\nX = "\ud800"\n')
+    assert _scores(_grade(course, odd, tmp_path)) == {"leedl-ops-double": 0.0, "leedl-ops-softplus": 0.0}
+
 
 def test_score_text_is_clamped_plain_float():
     assert nbgrader_grade.score_text(9.0, 8.5) == "8.5"

@@ -128,19 +128,21 @@ class LeedlGrade(NbGraderPreprocessor):
             if init.is_file():
                 (folder / "__init__.py").write_text(init.read_text(encoding="utf-8"), encoding="utf-8")
             for file, text in files.items():
-                (folder / file).write_text(text, encoding="utf-8")
+                # A lone surrogate cannot be UTF-8: written as is, Python refuses that file, which
+                # costs its exercises (an error), never the notebook's other marks or the run.
+                (folder / file).write_bytes(text.encode("utf-8", errors="surrogatepass"))
             (result,) = batch.grade_many(suite, [Submission(student, folder)], None,
                                          JudgeOptions(mode=mode, device=self.device), seed=seed, jobs=1, force=True)
         self.log.info("leedl: %s %s %g/%g (seed %d, sandbox %s)", student, chapter.name, result.score,
                       result.max_score, seed, mode)
         ids = {exercise_grade_id(e.name): e.name for e in chapter.exercises}
+        per = {e.name: e.score for e in result.exercises()}
         count = 0
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("grade_id") not in ids:
                 continue
             exercise = ids[meta["grade_id"]]
-            per = {e.name: e.score for e in result.exercises()}
             count += 1
             cell["execution_count"] = count
             cell["outputs"] = [
