@@ -4,6 +4,7 @@ The round trip through real nbgrader is tests/test_nbgrader_e2e.py."""
 
 import math
 import os
+import sys
 
 import pytest
 from sandbox_util import require_nbgrader, require_strict
@@ -17,6 +18,18 @@ require_nbgrader()
 import nbformat  # noqa: E402
 
 from leedl_grader.exports import nbgrader_grade  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _forget_loaded_suites():
+    """The fixture course is a fresh copy per test: forget its suites and reference once done, so that
+    no later test imports them from this test's folder."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith(("_leedl_suites.", "_leedl_reference.")):
+            del sys.modules[name]
+
 
 REF = '''import torch
 
