@@ -125,9 +125,9 @@ def test_run_autograder_on_a_fake_autograder_tree(autograder):
 
 @pytest.mark.slow
 def test_run_autograder_as_root_without_namespaces(autograder, tmp_path):
-    """As in Gradescope's Docker containers: root, but new namespaces refused. The engine's
-    boundary for that case (a dedicated unprivileged uid) grades; where the engine has none,
-    run_autograder refuses and results.json says why. Never the unbounded process mode."""
+    """As in Gradescope's Docker containers: root, but new namespaces refused. run_autograder grades
+    behind the engine's boundary for that case (a dedicated unprivileged uid), never in the unbounded
+    process mode."""
     if os.geteuid() != 0:
         pytest.skip("needs root, as Gradescope runs run_autograder")
     _, built, _, _ = autograder
@@ -148,12 +148,9 @@ def test_run_autograder_as_root_without_namespaces(autograder, tmp_path):
                          capture_output=True, text=True, timeout=600)
     data = json.loads((root / "results" / "results.json").read_text())
     validate_results(data)
-    if run.returncode == 1:
-        assert data["tests"] == [] and "namespaces" in data["output"] and "isolation" in data["output"]
-    else:
-        assert run.returncode == 0, run.stderr[-3000:]
-        assert data["extra_data"]["leedl"]["sandbox"] not in ("strict", "process")
-        assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert data["extra_data"]["leedl"]["sandbox"] == sandbox.UID
+    assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0  # the reference: full marks
 
 
 def test_refusal_without_isolation_is_written_for_gradescope(tmp_path, monkeypatch):

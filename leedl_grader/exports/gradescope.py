@@ -9,10 +9,11 @@ checks (hidden ones included) and its reference. Gradescope unpacks the zip into
 ``/autograder`` can be moved with ``LEEDL_AUTOGRADER_ROOT`` (the tests use a temporary tree).
 
 Isolation: the student's code runs in the sandbox ``leedl grade`` would use here
-(:func:`leedl_grader.api.sandbox_mode`); where that is refused, results.json says why and the
-run fails rather than grading without a boundary. ``leedl gradescope --insecure`` writes a
-run_autograder that grades anyway in a plain separate process — there, the student's code runs
-as root beside the checks and the reference and can forge its own results.
+(:func:`leedl_grader.api.sandbox_mode`): strict where namespaces are allowed, else (Gradescope runs
+as root, and its containers usually refuse namespaces) a dedicated unprivileged uid. Where neither
+is possible (not root), results.json says why and the run fails; ``leedl gradescope --insecure``
+writes a run_autograder that grades anyway in a plain separate process, where the student's code
+can forge its own results.
 """
 
 from __future__ import annotations
