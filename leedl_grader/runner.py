@@ -153,7 +153,7 @@ class Context:
         return self.run("call", target=target, args=list(args), kwargs=kwargs)["out"]
 
     def time_ratio(self, target, args, yardstick, *, kwargs=None, repeats: int = 7, min_time: float = 0.02,
-                   give_up_ratio: float = 100.0, vary=None, rtol: float = 1e-4) -> float:
+                   give_up_ratio: float = 100.0, vary=None, rtol: float = 1e-4, build: dict | None = None) -> float:
         """Median over ``repeats`` interleaved rounds of (student wall time / yardstick wall time).
 
         Nothing the student's process could answer from a cache or skip: each round draws fresh
@@ -163,6 +163,8 @@ class Context:
         drawn here). The yardstick runs on the same inputs here, digest included, one thread; GPU
         work is synchronized before every clock read; the channel's round trip is subtracted. A
         digest that differs from the yardstick's (wrong, missing or skipped output) fails the check.
+        With ``build`` (keyword arguments of ``drivers.modules.build_module``) the target is a module
+        class, built in the untimed request; its ``forward`` is what is timed.
         """
         from .drivers import digest, leaves
 
@@ -189,7 +191,7 @@ class Context:
                 return time.perf_counter() - t0, want
 
         def student_time(sets, weights, want):
-            self.run("stage", target=target, inputs=[[a, k] for a, k in sets], weights=weights)  # untimed
+            self.run("stage", target=target, inputs=[[a, k] for a, k in sets], weights=weights, build=build)  # untimed
             t0 = time.perf_counter()
             got = self.run("time_staged", target=target)
             dt = time.perf_counter() - t0
@@ -203,7 +205,7 @@ class Context:
             return dt
 
         def overhead():
-            self.run("stage", target=target, inputs=[], weights=[])
+            self.run("stage", target=target, inputs=[], weights=[], build=build)
             t0 = time.perf_counter()
             self.run("time_staged", target=target)
             return time.perf_counter() - t0

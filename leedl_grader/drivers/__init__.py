@@ -114,10 +114,16 @@ def digest(out, weights) -> float | None:
 
 
 @driver("stage")
-def stage(fn, inputs=(), weights=()):
+def stage(fn, inputs=(), weights=(), build=None):
     """Keep input sets (``[args, kwargs]``) and the judge's digest weights for the next timed
-    request. Nothing is called: the function sees each input for the first time when timed."""
+    request. Nothing is called: the function sees each input for the first time when timed.
+    With ``build``, ``fn`` is a module class: it is built here, untimed
+    (``modules.build_module(fn, **build)``), and its forward is what the next request times."""
     _STAGED["inputs"], _STAGED["weights"] = list(inputs), list(weights)
+    if build is not None:
+        from .modules import build_module
+
+        _STAGED["fn"] = build_module(fn, **build)
     return len(_STAGED["inputs"])
 
 
@@ -127,6 +133,7 @@ def time_staged(fn):
     digest per call. The judge times this request from outside and checks every digest against
     the yardstick's outputs: a call skipped, cached or wrong shows."""
     inputs, weights = _STAGED.pop("inputs", []), _STAGED.pop("weights", [])
+    fn = _STAGED.pop("fn", fn)
     out = []
     for (args, kwargs), w in zip(inputs, weights):
         out.append(digest(fn(*args, **kwargs), w))
@@ -189,4 +196,4 @@ class OpTracer(TorchDispatchMode):
 
 def load_all() -> None:
     """Import every driver module (done before the worker forks, so nothing is imported later)."""
-    from . import optim, training  # noqa: F401
+    from . import modules, optim, training  # noqa: F401

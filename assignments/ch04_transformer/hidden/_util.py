@@ -1,0 +1,156 @@
+"""Shared by chapter 4's hidden checks: random inputs, tolerances, torch layers with every
+parameter randomized and their weights mapped to the blocks' names, decoding tables and an
+exhaustive search."""
+
+import itertools
+import math
+
+import torch
+from torch import nn
+
+F64, F32 = torch.float64, torch.float32
+DTYPES = {"float64": F64, "float32": F32}
+
+# float64: a norm is a few sums over ≤ 64 terms and one division; a block chains ~10 such steps
+# (layer norms divide by standard deviations near 1). Implementations differ only in summation
+# order: errors stay below ~1e-13; 1e-9 admits every correct order and no real bug (those are
+# O(1e-2) or larger on these inputs).
+TOL64 = dict(rtol=1e-9, atol=1e-9)
+# float32 (eps 1.2e-7): the same chains give ~1e-5; gradients through two layer norms ~1e-4.
+TOL32 = dict(rtol=2e-4, atol=2e-4)
+TOL = {"float64": TOL64, "float32": TOL32}
+
+
+def randint(g, lo, hi):
+    """An int in [lo, hi]."""
+    return int(torch.randint(lo, hi + 1, (), generator=g))
+
+
+def randn(g, *shape, dtype=F64, device="cpu", scale=1.0, shift=0.0):
+    return (shift + scale * torch.randn(*shape, generator=g, dtype=F64)).to(dtype=dtype, device=device)
+
+
+def noncontiguous(t):
+    """The same values in a non-contiguous view (last two axes stored swapped)."""
+    return t.transpose(-1, -2).contiguous().transpose(-1, -2)
+
+
+# --------------------------------------------------------------------------------- blocks
+
+
+def randomize(layer, g):
+    """Every parameter of ``layer`` drawn from ``g``: linear weights ~ N(0, 1/fan_in), biases
+    and layer-norm shifts ~ N(0, 0.3²), layer-norm scales ~ 1 + N(0, 0.3²). torch's own init
+    leaves biases 0 and norm scales 1, under which swapped norms or a missing bias cannot show."""
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            if p.dim() == 2:
+                p.copy_(torch.randn(p.shape, generator=g, dtype=F64) / math.sqrt(p.shape[1]))
+            elif "norm" in name and name.endswith("weight"):
+                p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g, dtype=F64))
+            else:
+                p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=F64))
+    return layer
+
+
+ATTN = {"self_attn": "self_attn", "multihead_attn": "cross_attn"}
+
+
+def to_block_names(torch_state):
+    """torch's TransformerEncoderLayer/DecoderLayer state dict -> the blocks' names: the packed
+    ``in_proj`` split into ``q_proj``, ``k_proj``, ``v_proj``; ``multihead_attn`` is ``cross_attn``."""
+    out = {}
+    for key, value in torch_state.items():
+        head, _, rest = key.partition(".")
+        if head in ATTN and rest.startswith("in_proj_"):
+            kind = rest[len("in_proj_"):]  # "weight" | "bias"
+            for part, chunk in zip(("q_proj", "k_proj", "v_proj"), value.chunk(3, dim=0)):
+                out[f"{ATTN[head]}.{part}.{kind}"] = chunk.clone()
+        elif head in ATTN:
+            out[f"{ATTN[head]}.{rest}"] = value.clone()
+        else:
+            out[key] = value.clone()
+    return out
+
+
+def param_grads_to_block_names(layer):
+    """The gradients of ``layer``'s parameters under the blocks' names (as :func:`to_block_names`)."""
+    return to_block_names({n: p.grad for n, p in layer.named_parameters()})
+
+
+def torch_layer(kind, d_model, heads, d_ff, g, dtype):
+    cls = nn.TransformerEncoderLayer if kind == "encoder" else nn.TransformerDecoderLayer
+    layer = cls(d_model, heads, d_ff, dropout=0.0, batch_first=True, dtype=F64)
+    return randomize(layer, g).to(dtype)
+
+
+def mask_with_a_key_per_row(g, lq, lk, p=0.35):
+    """A bool (lq, lk) mask, True = may attend, with ~p of the entries blocked and at least one
+    key allowed on every row (torch gives NaN for a row with nothing to attend to)."""
+    m = torch.rand(lq, lk, generator=g) >= p
+    m[torch.arange(lq), torch.randint(0, lk, (lq,), generator=g)] = True
+    return m
+
+
+def causal(t):
+    return torch.ones(t, t, dtype=torch.bool).tril()
+
+
+# ------------------------------------------------------------------------------- decoding
+
+
+def key(prefix):
+    return ",".join(str(int(t)) for t in prefix)
+
+
+def random_table(g, vocab, bos, eos, max_len, temperature=2.0):
+    """log-probabilities for every prefix (BOS first) that a decoder can ask about within
+    ``max_len`` output tokens: prefixes not ended by EOS, of 0 … max_len − 1 output tokens."""
+    table = {}
+    others = [t for t in range(vocab) if t != eos]
+    for n in range(max_len):
+        for rest in itertools.product(others, repeat=n):
+            logits = temperature * torch.randn(vocab, generator=g, dtype=F64)
+            table[key((bos, *rest))] = torch.log_softmax(logits, -1)
+    return table
+
+
+def sequences(vocab, eos, max_len):
+    """Every possible output: ends with its first EOS, or has max_len tokens and no EOS."""
+    others = [t for t in range(vocab) if t != eos]
+    for n in range(max_len):
+        for rest in itertools.product(others, repeat=n):
+            yield (*rest, eos)
+    yield from itertools.product(others, repeat=max_len)
+
+
+def score(table, bos, seq, default=None):
+    """Total log-probability of ``seq``; prefixes missing from the table get ``default``."""
+    total, prefix = 0.0, [bos]
+    for t in seq:
+        row = table.get(key(prefix), default)
+        total += float(row[t])
+        prefix.append(t)
+    return total
+
+
+def exhaustive(table, vocab, bos, eos, max_len, default=None):
+    """(best sequence, its score, runner-up score) over every possible output."""
+    scored = sorted(((score(table, bos, s, default), s) for s in sequences(vocab, eos, max_len)), reverse=True)
+    return list(scored[0][1]), scored[0][0], scored[1][0]
+
+
+def greedy(table, bos, eos, max_len):
+    out = []
+    while len(out) < max_len:
+        t = int(torch.argmax(table[key([bos, *out])]))
+        out.append(t)
+        if t == eos:
+            break
+    return out
+
+
+def ids(g, vocab):
+    """(bos, eos) drawn per seed: no fixed ids can be assumed."""
+    perm = torch.randperm(vocab, generator=g)
+    return int(perm[0]), int(perm[1])
