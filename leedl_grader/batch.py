@@ -83,8 +83,9 @@ def _init_judge(suite: Suite, options: JudgeOptions) -> None:
         multiprocessing.util.Finalize(_JUDGE, _JUDGE.close, exitpriority=10)
 
 
-def grade_source(judge: Judge, src: Path, student: str, seed: int, key: str) -> dict:
-    """Grade one submission (a folder, or a zip unpacked here) in ``judge``; its lossless record."""
+def grade_source(judge: Judge, src: Path, student: str, seed: int, key: str, only: tuple[str, ...] = ()) -> dict:
+    """Grade one submission (a folder, or a zip unpacked here) in ``judge``; its lossless record.
+    ``only``: grade just these exercises (validation of a zoo variant)."""
     with tempfile.TemporaryDirectory(prefix="leedl-sub-") as tmp:
         try:
             src = Path(src)
@@ -96,12 +97,12 @@ def grade_source(judge: Judge, src: Path, student: str, seed: int, key: str) -> 
             r = blank_result(judge.chapter, judge.checks, student, seed, judge.options, Outcome.MISSING, str(exc),
                              key=key)  # the same broken zip is as broken next time
             return results.to_record(r)
-        r = judge.grade(folder, student, seed, key=key)
+        r = judge.grade(folder, student, seed, key=key, only=only)
     return results.to_record(r)
 
 
 def _grade_one(sub: Submission, seed: int, key: str) -> dict:
-    return grade_source(_JUDGE, sub.path, sub.student, seed, key)
+    return grade_source(_JUDGE, sub.path, sub.student, seed, key, sub.only)
 
 
 class Backend(Protocol):

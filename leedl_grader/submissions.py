@@ -22,6 +22,7 @@ class SubmissionError(Exception):
 class Submission:
     student: str
     path: Path  # folder or .zip as handed in
+    only: tuple[str, ...] = ()  # grade only these exercises (validation of a zoo variant); () = all
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._@+-]+")

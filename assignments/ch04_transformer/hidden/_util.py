@@ -2,11 +2,19 @@
 parameter randomized and their weights mapped to the blocks' names, decoding tables and an
 exhaustive search."""
 
+import importlib.util
 import itertools
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
+
+_NAMES = Path(__file__).parent.parent / "public" / "_names.py"  # one weight-name map for both suites
+_spec = importlib.util.spec_from_file_location("_leedl_ch04_names", _NAMES)
+_names = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_names)
+to_block_names = _names.to_block_names
 
 F64, F32 = torch.float64, torch.float32
 DTYPES = {"float64": F64, "float32": F32}
@@ -51,26 +59,6 @@ def randomize(layer, g):
             else:
                 p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=F64))
     return layer
-
-
-ATTN = {"self_attn": "self_attn", "multihead_attn": "cross_attn"}
-
-
-def to_block_names(torch_state):
-    """torch's TransformerEncoderLayer/DecoderLayer state dict -> the blocks' names: the packed
-    ``in_proj`` split into ``q_proj``, ``k_proj``, ``v_proj``; ``multihead_attn`` is ``cross_attn``."""
-    out = {}
-    for key, value in torch_state.items():
-        head, _, rest = key.partition(".")
-        if head in ATTN and rest.startswith("in_proj_"):
-            kind = rest[len("in_proj_"):]  # "weight" | "bias"
-            for part, chunk in zip(("q_proj", "k_proj", "v_proj"), value.chunk(3, dim=0)):
-                out[f"{ATTN[head]}.{part}.{kind}"] = chunk.clone()
-        elif head in ATTN:
-            out[f"{ATTN[head]}.{rest}"] = value.clone()
-        else:
-            out[key] = value.clone()
-    return out
 
 
 def param_grads_to_block_names(layer):
