@@ -9,6 +9,8 @@ Known keys of ``plot_data`` (each optional):
         (the first input channel of each filter).
     ``confusion``: (K, K) counts, row = true class, column = predicted class.
     ``accuracy``: a float shown in the confusion matrix's title.
+    ``curve``: a training curve, ``{"x": [...], "xlabel": str, "series": {name: [...]}}``, one
+        panel per series (loss and accuracy have different scales).
 """
 
 from __future__ import annotations
@@ -75,6 +77,25 @@ def _confusion(plt, m: torch.Tensor, title: str, path: Path) -> Path:
     return path
 
 
+def _curve(plt, curve: dict, title: str, path: Path) -> Path | None:
+    x, series = curve.get("x"), curve.get("series")
+    if not isinstance(x, list) or not isinstance(series, dict) or not series:
+        return None
+    series = {str(k): v for k, v in series.items() if isinstance(v, list) and len(v) == len(x)}
+    if not series:
+        return None
+    fig, axes = plt.subplots(1, len(series), figsize=(4.2 * len(series), 3.2), squeeze=False)
+    for ax, (name, ys) in zip(axes.flat, series.items()):
+        ax.plot(x, ys, marker="o", markersize=3)
+        ax.set_xlabel(str(curve.get("xlabel", "")))
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
     """Write a PNG per known key of ``plot_data`` into ``out_dir``; return the paths written.
 
@@ -96,4 +117,9 @@ def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
         acc = plot_data.get("accuracy")
         title = f"{chapter_name}: confusion matrix" + (f" (accuracy {acc:.3f})" if isinstance(acc, float) else "")
         written.append(_confusion(plt, conf, title, out / f"{chapter_name}_confusion.png"))
+    curve = plot_data.get("curve")
+    if isinstance(curve, dict):
+        path = _curve(plt, curve, f"{chapter_name}: training curve", out / f"{chapter_name}_curve.png")
+        if path is not None:
+            written.append(path)
     return written

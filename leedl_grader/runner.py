@@ -111,14 +111,20 @@ class Context:
         return reply["ok"]
 
     # --- trained models (leedl_grader.trained) ----------------------------------------------
-    def train(self, target: str, *args, **kwargs) -> trained.TrainedModel:
+    @property
+    def plotting(self) -> bool:
+        """Whether pictures were asked for (``--plots``): work done only for them can be skipped."""
+        return bool(self._judge.options.plots_dir)
+
+    def train(self, target: str, *args, snapshots: int = 0, **kwargs) -> trained.TrainedModel:
         """Call the training function ``target`` with the given data in a sandbox of its own and
         take back the returned model as plain data (class name, ``state_dict``, layers). The
-        sandbox is ended before this returns: nothing it did can touch what is judged next."""
+        sandbox is ended before this returns: nothing it did can touch what is judged next.
+        ``snapshots``: also about that many copies of the weights during training (for curves)."""
         worker = self._judge.fresh_worker(target.partition(".")[0])
         try:
             reply = self._request({"driver": "train_export", "target": target,
-                                   "spec": {"args": list(args), "kwargs": kwargs,
+                                   "spec": {"args": list(args), "kwargs": kwargs, "snapshots": int(snapshots),
                                             "package": self._judge.chapter.name}}, worker=worker)
         finally:
             self._retire(worker)

@@ -50,6 +50,7 @@ class TrainedModel:
     class_name: str  # the returned object's class, as its module and qualified name (``digits.DigitCNN``)
     state_dict: dict = field(repr=False)
     layers: tuple = ()  # for an nn.Sequential: ((type path, {arg: value}), ...)
+    snapshots: tuple = field(default=(), repr=False)  # ((optimizer step, state_dict), ...) when asked for
 
     def first_filters(self) -> torch.Tensor | None:
         """The first 4-D tensor of the weights (a convolution's filters), for plots."""
@@ -72,6 +73,10 @@ class TrainedModel:
                 new[k] = v.clone()
         return TrainedModel(self.target, self.class_name, new, self.layers)
 
+    def at(self, state_dict: dict) -> TrainedModel:
+        """The same model with other weights (a snapshot), for :meth:`Context.load_model`."""
+        return TrainedModel(self.target, self.class_name, state_dict, self.layers)
+
 
 def from_reply(target: str, reply) -> TrainedModel:
     """Validate the training sandbox's reply (plain data, decoded without pickle)."""
@@ -86,8 +91,14 @@ def from_reply(target: str, reply) -> TrainedModel:
     ok = isinstance(layers, (list, tuple)) and all(
         isinstance(x, (list, tuple)) and len(x) == 2 and isinstance(x[0], str) and isinstance(x[1], dict)
         for x in layers)
+    snaps = []
+    for item in reply.get("snapshots") or ():  # for curves only: anything malformed is dropped
+        if (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], int)
+                and isinstance(item[1], dict) and set(item[1]) == set(sd)
+                and all(isinstance(v, torch.Tensor) and v.shape == sd[k].shape for k, v in item[1].items())):
+            snaps.append((item[0], {k: v.cpu() for k, v in item[1].items()}))
     return TrainedModel(target, str(cls)[:200], {k: v.cpu() for k, v in sd.items()},
-                        tuple((a, dict(b)) for a, b in layers) if ok else ())
+                        tuple((a, dict(b)) for a, b in layers) if ok else (), tuple(snaps[:64]))
 
 
 def expect_class(trained: TrainedModel, class_target: str) -> None:

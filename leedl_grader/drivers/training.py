@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import _clone, driver, op_names, synchronize
@@ -72,12 +73,49 @@ def _describe(model) -> list:
     return out
 
 
+class _Snapshots:
+    """The parameters every ``every`` optimizer steps (any torch optimizer: a global step hook),
+    thinned to at most ``2·wanted`` by doubling ``every``; for training curves, never for marks."""
+
+    def __init__(self, wanted: int):
+        self.wanted, self.every, self.step = max(int(wanted), 1), 1, 0
+        self.taken: list[tuple[int, dict]] = []  # (step, {id(param): copy})
+
+    def __call__(self, optimizer, args, kwargs):
+        self.step += 1
+        if self.step % self.every:
+            return
+        params = {id(p): p.detach().to("cpu").clone() for g in optimizer.param_groups for p in g["params"]}
+        self.taken.append((self.step, params))
+        if len(self.taken) > 2 * self.wanted:
+            self.every *= 2
+            self.taken = [s for s in self.taken if s[0] % self.every == 0]
+
+    def named(self, model, final: dict) -> list:
+        """``[[step, state_dict], ...]``: the final state with the parameters of each snapshot."""
+        names = {id(p): n for n, p in model.named_parameters()}
+        out = []
+        for step, params in self.taken:
+            sd = dict(final)
+            sd.update({names[i]: v for i, v in params.items() if i in names})
+            out.append([step, sd])
+        return out
+
+
 @driver("train_export")
-def train_export(fn, args=(), kwargs=None, package=""):
+def train_export(fn, args=(), kwargs=None, package="", snapshots=0):
     """Call the training function with the data it is given; return the model as plain data: its
     class (module without the package, qualified name), its ``state_dict`` and, for an
-    nn.Sequential, its layers. Nothing else of this process reaches the judge."""
-    model = fn(*args, **(kwargs or {}))
+    nn.Sequential, its layers. Nothing else of this process reaches the judge. With
+    ``snapshots`` > 0, also about that many copies of the weights taken during training at evenly
+    spaced optimizer steps (for a training curve the judge measures itself)."""
+    snaps = _Snapshots(snapshots) if snapshots else None
+    hook = register_optimizer_step_post_hook(snaps) if snaps else None
+    try:
+        model = fn(*args, **(kwargs or {}))
+    finally:
+        if hook is not None:
+            hook.remove()
     synchronize()
     if not isinstance(model, nn.Module):
         raise TypeError(f"the training function returned {type(model).__name__}, not a torch.nn.Module")
@@ -85,7 +123,10 @@ def train_export(fn, args=(), kwargs=None, package=""):
     if package and path.startswith(package + "."):
         path = path[len(package) + 1:]
     sd = {str(k): v.detach().to("cpu").clone() for k, v in model.state_dict().items() if isinstance(v, torch.Tensor)}
-    return {"class": path, "state_dict": sd, "layers": _describe(model)}
+    reply = {"class": path, "state_dict": sd, "layers": _describe(model)}
+    if snaps is not None:
+        reply["snapshots"] = snaps.named(model, sd)
+    return reply
 
 
 @driver("model_load")
