@@ -24,8 +24,6 @@ BOS, EOS, PAD = 10, 11, 12
 VOCAB = 13
 
 # BEGIN SOLUTION
-import torch.nn.functional as F
-
 STEPS = 300  # optimizer steps of train_reverse: about 12 s on one CPU thread
 BATCH = 128
 LR = 5e-3  # the peak of the one-cycle schedule
@@ -231,7 +229,7 @@ def train_reverse(seed=0, device="cpu"):
         src, tgt = src.to(device), tgt.to(device)
         tgt_in = torch.cat([torch.full_like(tgt[:, :1], BOS), tgt[:, :-1]], dim=1)  # shift_right, written out
         logits = model(src, tgt_in)  # (B, T, VOCAB)
-        loss = F.cross_entropy(logits.reshape(-1, VOCAB), tgt.reshape(-1), ignore_index=PAD)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, VOCAB), tgt.reshape(-1), ignore_index=PAD)
         opt.zero_grad()
         loss.backward()
         opt.step()
