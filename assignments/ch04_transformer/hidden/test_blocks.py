@@ -13,8 +13,19 @@ import torch
 from leedl_grader.checks import CheckFailed, Partial, check, expect
 from leedl_grader.compare import assert_close
 
-from ._util import (F32, F64, TOL, TOL32, causal, mask_with_a_key_per_row, param_grads_to_block_names, randint,
-                    randn, to_block_names, torch_layer)
+from ._util import (
+    F32,
+    TOL,
+    TOL32,
+    causal,
+    mask_with_a_key_per_row,
+    param_grads_to_block_names,
+    randint,
+    randn,
+    speed_ratio,
+    to_block_names,
+    torch_layer,
+)
 
 
 def _dims(g):
@@ -115,8 +126,8 @@ def encoder_speed(ctx):
         assert_close(got["outputs"][0], want, what="encoder block on the timed input", **TOL32)
     except CheckFailed as exc:
         raise CheckFailed(f"speed is scored only for a correct encoder block: {exc}") from None
-    ratio = ctx.time_ratio("blocks.TransformerEncoderBlock", (x,), layer, build={"init_args": init, "state": state,
-                                                                              "device": str(ctx.device)})
+    build = {"init_args": init, "state": state, "device": str(ctx.device)}
+    ratio = speed_ratio(ctx, SPEED_BAND, "blocks.TransformerEncoderBlock", (x,), layer, build=build)
     msg = f"{ratio:.1f}× the time of nn.TransformerEncoderLayer (full points up to {SPEED_BAND:g}×)"
     if ratio <= SPEED_BAND:
         return Partial(1.0, msg)

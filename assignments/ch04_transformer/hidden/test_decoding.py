@@ -69,7 +69,8 @@ def greedy_follows_the_argmax_path(ctx):
         max_len = randint(g, 3, 5)
         table = random_table(g, V, bos, eos, max_len)
         got = _decode(ctx, "decoding.greedy_decode", table, (bos, eos, max_len), default=_uniform())
-        assert_equal(got, greedy(table, bos, eos, max_len), what=f"greedy_decode (bos={bos}, eos={eos}, max_len={max_len})")
+        assert_equal(got, greedy(table, bos, eos, max_len),
+                     what=f"greedy_decode (bos={bos}, eos={eos}, max_len={max_len})")
 
 
 @check("decoding.greedy_decode", points=1)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from leedl_grader.checks import CheckFailed, Partial, check, expect
 from leedl_grader.compare import assert_close
 
-from ._util import DTYPES, F32, F64, TOL, TOL32, TOL64, randint, randn
+from ._util import F32, F64, TOL, TOL32, TOL64, randint, randn, speed_ratio
 
 # ------------------------------------------------------------------------------- layer_norm
 
@@ -99,7 +99,8 @@ def layer_norm_speed(ctx):
         assert_close(got, F.layer_norm(x, (x.shape[-1],), gamma, beta), what="layer_norm on the timed input", **TOL32)
     except CheckFailed as exc:
         raise CheckFailed(f"speed is scored only for a correct layer_norm: {exc}") from None
-    ratio = ctx.time_ratio("norms.layer_norm", (x, gamma, beta), lambda a, b, c: F.layer_norm(a, (a.shape[-1],), b, c))
+    ratio = speed_ratio(ctx, SPEED_BAND, "norms.layer_norm", (x, gamma, beta),
+                        lambda a, b, c: F.layer_norm(a, (a.shape[-1],), b, c))
     msg = f"{ratio:.1f}× the time of F.layer_norm (full points up to {SPEED_BAND:g}×)"
     if ratio <= SPEED_BAND:
         return Partial(1.0, msg)

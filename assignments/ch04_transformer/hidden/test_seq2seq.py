@@ -208,7 +208,8 @@ def copy_distribution_float32(ctx):
     g = ctx.generator()
     pv, at, src, pg, v_ext = _copy_inputs(g, F32)
     got = ctx.call("seq2seq.copy_distribution", pv, at, src, pg, v_ext)
-    expect(isinstance(got, torch.Tensor) and got.dtype == F32, f"expected a float32 tensor, got {getattr(got, 'dtype', type(got).__name__)}")
+    expect(isinstance(got, torch.Tensor) and got.dtype == F32,
+           f"expected a float32 tensor, got {getattr(got, 'dtype', type(got).__name__)}")
     assert_close(got, _copy_want(pv, at, src, pg, v_ext), what="copy_distribution (float32)", **TOL32)
 
 
