@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import hashlib
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -279,6 +280,17 @@ def _nudge(args, g: torch.Generator):
     return out
 
 
+def gpu_lock_path(device: str, visible: str | None = None) -> str:
+    """The lock file of the physical GPU that ``device`` ("cuda", "cuda:1") names in this process:
+    judges (or Dask workers) pinned to different GPUs with CUDA_VISIBLE_DEVICES do not wait on
+    each other; any two on one GPU do."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "") if visible is None else visible
+    index = int(device.partition(":")[2] or 0)
+    ids = [v.strip() for v in visible.split(",") if v.strip()]
+    physical = ids[index] if index < len(ids) else str(index)
+    return os.path.join(tempfile.gettempdir(), f"leedl-gpu-{re.sub(r'[^A-Za-z0-9-]', '_', physical)}.lock")
+
+
 class Judge:
     """Grades submissions of one chapter. Reuses one zygote for every submission."""
 
@@ -475,7 +487,7 @@ class Judge:
             return
         import fcntl
 
-        with open(os.path.join(tempfile.gettempdir(), "leedl-gpu.lock"), "w") as lock:
+        with open(gpu_lock_path(self.options.device), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

@@ -21,7 +21,7 @@ from conftest import FIXTURE_COURSE, GOOD_OPS, REPO, write_submission
 from leedl_grader import batch, results, sandbox
 from leedl_grader import distributed as dist
 from leedl_grader.cli import main
-from leedl_grader.runner import JudgeOptions
+from leedl_grader.runner import JudgeOptions, gpu_lock_path
 from leedl_grader.submissions import Submission, discover
 
 distributed = pytest.importorskip("distributed")
@@ -144,6 +144,10 @@ def test_a_worker_refuses_another_version_of_the_course_or_of_leedl(course, tmp_
 def test_gpu_tasks_go_only_to_workers_with_a_gpu(cluster, shared_course, tmp_path):
     assert dist.task_resources("cuda") == dist.task_resources("cuda:1") == {"GPU": 1}
     assert dist.task_resources("cpu") == {}
+    # One GPU, one lock: workers pinned to different GPUs never wait on each other.
+    assert gpu_lock_path("cuda", "2") == gpu_lock_path("cuda:1", "0,2") == gpu_lock_path("cuda:2", "")
+    assert gpu_lock_path("cuda", "0") != gpu_lock_path("cuda", "1")
+    assert gpu_lock_path("cuda", "GPU-8f2a/../x").endswith("leedl-gpu-GPU-8f2a____x.lock")
     subs = ch99_class(tmp_path / "subs", slow=(), good=("a",), bad=())
     suite = batch.Suite(course=str(shared_course), chapter="ch99_demo", kinds=("public", "hidden"))
     with client_of(cluster) as client, dist.DaskBackend(client) as backend:
