@@ -41,6 +41,8 @@ from .submissions import MAX_UNPACKED, Submission, SubmissionError, chapter_fold
 
 TOPIC = "leedl-task-start"  # a worker's event when it starts a task (for the client's time limits)
 LINK_TARGET = "/nonexistent/leedl-link"  # what a packed symbolic link points to on the worker
+# What the client decodes from the cluster: replies are bytes (JSON text), never a pickle.
+SAFE = ("dask", "msgpack")
 MAX_TRIES = 5  # refusals (or losses) of one student's task before it is written as a grader fault
 TIMEOUT_SLACK = 60.0  # seconds on top of the longest a healthy judge can take over one student
 
@@ -309,11 +311,11 @@ class DaskBackend:
             cluster = self._stack.enter_context(LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR, env=env))
-            return self._stack.enter_context(Client(cluster, set_as_default=False))
+            return self._stack.enter_context(Client(cluster, set_as_default=False, deserializers=SAFE))
         security = security_for(self.scheduler)
         try:
             return self._stack.enter_context(Client(self.scheduler, security=security, timeout=30,
-                                                    set_as_default=False))
+                                                    set_as_default=False, deserializers=SAFE))
         except (OSError, TimeoutError) as exc:
             raise DistributedError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
 
@@ -422,7 +424,7 @@ class DaskBackend:
         if f.status == "finished":
             try:
                 reply = json.loads(f.result())
-            except (ValueError, TypeError):
+            except Exception:  # noqa: BLE001  (not JSON text, or not decodable without pickle)
                 reply = None
             kind = next((k for k in ("result", "refused", "error") if k in reply), None) \
                 if isinstance(reply, dict) else None
@@ -441,8 +443,12 @@ class DaskBackend:
             else:
                 settle(entry, "a worker sent back something that is not this submission's result")
         elif f.status == "error":
-            exc = f.exception()
-            settle(entry, f"the cluster lost this task ({type(exc).__name__}: {exc})")
+            try:
+                exc = f.exception()
+                why = f"{type(exc).__name__}: {exc}"
+            except Exception as err:  # noqa: BLE001  (an error this client will not unpickle)
+                why = f"an error the client does not decode: {err}"
+            settle(entry, f"the cluster lost this task ({why})")
         else:  # cancelled or lost by the cluster: grade it again
             entry[3] += 1
             if entry[3] > MAX_TRIES:

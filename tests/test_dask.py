@@ -54,7 +54,7 @@ def cluster(shared_course):
 
 
 def client_of(cluster):
-    return distributed.Client(cluster, set_as_default=False)
+    return distributed.Client(cluster, set_as_default=False, deserializers=dist.SAFE)
 
 
 def ch99_class(root, slow=("slow",), good=("a", "b", "c", "d"), bad=("e",)):
@@ -155,6 +155,24 @@ def test_gpu_tasks_go_only_to_workers_with_a_gpu(cluster, shared_course, tmp_pat
             batch.grade_many(suite, subs, tmp_path / "out", JudgeOptions(mode=MODE, device="cuda"), seed=1,
                              backend=backend)
     assert not list((tmp_path / "out").glob("*.json"))
+
+
+class Booby:
+    """Unpickling this creates a folder: the client must never unpickle what a worker sends."""
+
+    def __init__(self, where):
+        self.where = where
+
+    def __reduce__(self):
+        return (os.makedirs, (self.where,))
+
+
+def test_the_client_never_unpickles_what_a_worker_sends(cluster, tmp_path):
+    with client_of(cluster) as client:
+        future = client.submit(Booby, str(tmp_path / "unpickled"), pure=False)
+        with pytest.raises(TypeError, match="only able to deserialize"):
+            future.result()
+    assert not (tmp_path / "unpickled").exists()
 
 
 # --- the same results as the local pool --------------------------------------------------------
