@@ -29,7 +29,11 @@ sys.path.insert(0, str(REPO))
 
 from distributed import Client, LocalCluster  # noqa: E402
 
-from leedl_grader import api, batch  # noqa: E402
+from leedl_grader import (  # noqa: E402
+    api,
+    batch,
+    dask_task,  # noqa: E402
+)
 from leedl_grader import distributed as dist  # noqa: E402
 from leedl_grader.runner import JudgeOptions  # noqa: E402
 from leedl_grader.submissions import discover  # noqa: E402
@@ -90,7 +94,7 @@ def main() -> None:
                 for _ in range(3):  # warm every worker's judge (a task goes to whichever is free)
                     n[0] += 1
                     batch.grade_many(suite, warmup, tmp / f"warm{n[0]}", options, seed=0, backend=backend)
-                    if all(client.run(lambda: "judge" in dist._JUDGE).values()):
+                    if all(client.run(lambda: "judge" in dask_task._JUDGE).values()):
                         break
                 clusters[workers] = (cluster, client, backend)
             for _ in range(args.repeat):

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURE_COURSE, GOOD_OPS, REPO, write_submission
 
-from leedl_grader import batch, results, sandbox
+from leedl_grader import batch, dask_task, results, sandbox
 from leedl_grader import distributed as dist
 from leedl_grader.cli import main
 from leedl_grader.runner import JudgeOptions, gpu_lock_path
@@ -88,7 +88,7 @@ class Starts:
     def __init__(self, cluster):
         self.client = client_of(cluster)
         self.events = []
-        self.client.subscribe_topic(dist.TOPIC, lambda ev: self.events.append(ev[1]))
+        self.client.subscribe_topic(dask_task.TOPIC, lambda ev: self.events.append(ev[1]))
 
     def of(self, student):
         return [e["worker"] for e in self.events if f"-{student}-" in e["key"]]
@@ -130,14 +130,14 @@ def test_plain_tcp_off_this_machine_is_refused(course, tmp_path):
 def test_a_worker_refuses_another_version_of_the_course_or_of_leedl(course, tmp_path):
     suite = batch.Suite(course=str(course), chapter="ch99_demo", kinds=("public", "hidden"))
     job = {"chapter": "ch99_demo", "kinds": ["public", "hidden"], "fingerprint": suite.fingerprint(),
-           "version": dist.__version__, "options": JudgeOptions(mode=MODE), "seed": 1, "student": "a", "key": "k"}
-    payload = dist.pack(Submission("a", write_submission(tmp_path / "subs", "a", GOOD_OPS)),
-                        dist.courses.load_chapter(course / "assignments" / "ch99_demo"))
+           "version": dask_task.__version__, "options": JudgeOptions(mode=MODE), "seed": 1, "student": "a", "key": "k"}
+    payload = dask_task.pack(Submission("a", write_submission(tmp_path / "subs", "a", GOOD_OPS)),
+                        dask_task.courses.load_chapter(course / "assignments" / "ch99_demo"))
     assert set(payload["files"]) == {"ops.py"} and payload["links"] == []  # bytes, never a path
-    assert dist.refusal(job)[1] == ""
+    assert dask_task.refusal(job)[1] == ""
     for change, why in (({"fingerprint": "0" * 64}, "another version"), ({"version": "0.0.0"}, "the client 0.0.0"),
                         ({"chapter": "ch98_other"}, "no course with ch98_other")):
-        reply = json.loads(dist.grade_task(payload, {**job, **change}))
+        reply = json.loads(dask_task.grade_task(payload, {**job, **change}))
         assert why in reply["refused"] and "result" not in reply
 
 
