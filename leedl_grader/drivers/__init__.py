@@ -82,6 +82,19 @@ def grad(fn, args=(), kwargs=None, wrt=(0,), grad_output=None, seed_out=None):
     }
 
 
+@driver("grad_flow")
+def grad_flow(fn, args=(), kwargs=None, wrt=(0,)):
+    """Call ``fn`` with the positional arguments ``wrt`` as leaves that require grad; return the
+    output and, per output tensor, whether autograd tracks it (a target must not be tracked)."""
+    args = [_clone(a) for a in args]
+    for i in wrt:
+        args[i] = args[i].detach().clone().requires_grad_(True)
+    out = fn(*args, **(kwargs or {}))
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    synchronize()
+    return {"out": _clone(out), "requires_grad": [isinstance(o, torch.Tensor) and o.requires_grad for o in outs]}
+
+
 @driver("probe")
 def probe(module):
     """Import a file of the submission (resolving the target does it); list its public names."""

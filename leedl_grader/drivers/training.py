@@ -220,3 +220,66 @@ def strided_call(fn, args=(), kwargs=None, noncontiguous=(0,), wrt=(), grad_outp
         grads = [None if g is None else g.detach() for g in grads]
     synchronize()
     return {"out": out.detach() if isinstance(out, torch.Tensor) else _clone(out), "grads": grads, "views": views}
+
+
+def build_module(spec) -> nn.Module:
+    """A module tree from plain data: a dict (named children), a list (an ``nn.Sequential``) or
+    ``[layer_name, *args]`` for a layer of ``torch.nn`` (``["Linear", 3, 4]``, ``["ReLU"]``)."""
+    if isinstance(spec, dict):
+        module = nn.Module()
+        for name, sub in spec.items():
+            module.add_module(name, build_module(sub))
+        return module
+    if spec and isinstance(spec[0], str):
+        return getattr(nn, spec[0])(*spec[1:])
+    return nn.Sequential(*(build_module(s) for s in spec))
+
+
+@driver("module_apply")
+def module_apply(fn, module=None, args=(), kwargs=None, frozen=(), seed=0):
+    """Build ``module`` (see :func:`build_module`; parameters named in ``frozen`` start with
+    ``requires_grad=False``) and call ``fn(module, *args, **kwargs)``. Returns the output, every
+    parameter's ``requires_grad`` and the parameters' values afterwards, so the judge can see what
+    the call changed."""
+    torch.manual_seed(int(seed))
+    model = build_module(module)
+    for name, p in model.named_parameters():
+        p.requires_grad_(name not in set(frozen))
+    out = fn(model, *args, **(kwargs or {}))
+    return {"out": out if out is None or isinstance(out, (bool, int, float, str)) else type(out).__name__,
+            "requires_grad": {n: bool(p.requires_grad) for n, p in model.named_parameters()},
+            "params": {n: p.detach().clone() for n, p in model.named_parameters()}}
+
+
+@driver("module_calls")
+def module_calls(cls, init_kwargs=None, seed=0, device="cpu", calls=()):
+    """Build ``cls(**init_kwargs)`` once (torch seeded with ``seed``) and make each call of
+    ``calls`` on it: ``{"args", "kwargs"}`` calls the module itself; with ``"chain": [names]`` the
+    first argument goes through those submodules in turn instead. With ``"grad_output"`` the
+    reply also holds the gradients (against it, for the output ``"output"`` picks) with respect to
+    the first argument and to every named parameter. Returns the submodules' names and a result
+    per call; the judge compares calls with each other (a forward pass against its parts)."""
+    torch.manual_seed(int(seed))
+    model = cls(**(init_kwargs or {})).to(device)
+    params = dict(model.named_parameters())
+    results = []
+    for c in calls:
+        args = [_clone(a) for a in c.get("args", ())]
+        go = c.get("grad_output")
+        if go is not None:
+            args[0] = args[0].detach().requires_grad_(True)
+        if c.get("chain"):
+            out = args[0]
+            for name in c["chain"]:
+                out = model.get_submodule(name)(out)
+        else:
+            out = model(*args, **(c.get("kwargs") or {}))
+        reply = {"out": _clone(out) if not isinstance(out, torch.Tensor) else out.detach().clone()}
+        if go is not None:
+            picked = out if c.get("output") is None else out[c["output"]]
+            grads = torch.autograd.grad(picked, [args[0], *params.values()], grad_outputs=go, allow_unused=True)
+            reply["grad_input"] = None if grads[0] is None else grads[0].detach()
+            reply["param_grads"] = {n: None if g is None else g.detach() for n, g in zip(params, grads[1:])}
+        results.append(reply)
+    synchronize()
+    return {"children": [n for n, _ in model.named_children()], "calls": results}
