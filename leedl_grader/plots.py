@@ -9,8 +9,11 @@ Known keys of ``plot_data`` (each optional):
         (the first input channel of each filter).
     ``confusion``: (K, K) counts, row = true class, column = predicted class.
     ``accuracy``: a float shown in the confusion matrix's title.
-    ``curve``: a training curve, ``{"x": [...], "xlabel": str, "series": {name: [...]}}``, one
+    ``curve``: a training curve, ``{"x": [...], "xlabel": str, "series": {name: [...]}, "title": str}``, one
         panel per series (loss and accuracy have different scales).
+    ``boundary``: a 2-D classifier's decision boundary: ``{"axis": (S,) grid coordinates (both
+        axes), "prob": (S, S) probability of class 1 at (y, x), "points": {label: [x (N, 2), y (N,)]},
+        "title": str}``; one panel per entry of ``points``.
 """
 
 from __future__ import annotations
@@ -77,6 +80,24 @@ def _confusion(plt, m: torch.Tensor, title: str, path: Path) -> Path:
     return path
 
 
+def _boundary(plt, b: dict, title: str, path: Path) -> Path:
+    axis = b["axis"].detach().cpu().double().numpy()
+    prob = b["prob"].detach().cpu().double().numpy()
+    sets = [(str(k), v) for k, v in b.get("points", {}).items() if isinstance(v, (list, tuple)) and len(v) == 2]
+    fig, axes = plt.subplots(1, max(len(sets), 1), figsize=(4.5 * max(len(sets), 1), 4.2), squeeze=False)
+    for ax, (label, (x, y)) in zip(axes.flat, sets or [("", (None, None))]):
+        ax.contourf(axis, axis, prob, levels=20, cmap="coolwarm", alpha=0.35, vmin=0, vmax=1)
+        ax.contour(axis, axis, prob, levels=[0.5], colors="black", linewidths=1)
+        if x is not None:
+            x, y = x.detach().cpu().double().numpy(), y.detach().cpu().numpy()
+            ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=4, vmin=0, vmax=1)
+        ax.set_title(label)
+    fig.suptitle(str(b.get("title") or title))
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def _curve(plt, curve: dict, title: str, path: Path) -> Path | None:
     x, series = curve.get("x"), curve.get("series")
     if not isinstance(x, list) or not isinstance(series, dict) or not series:
@@ -90,7 +111,7 @@ def _curve(plt, curve: dict, title: str, path: Path) -> Path | None:
         ax.set_xlabel(str(curve.get("xlabel", "")))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(str(curve.get("title") or title))
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -122,4 +143,8 @@ def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
         path = _curve(plt, curve, f"{chapter_name}: training curve", out / f"{chapter_name}_curve.png")
         if path is not None:
             written.append(path)
+    b = plot_data.get("boundary")
+    if (isinstance(b, dict) and isinstance(b.get("axis"), torch.Tensor) and isinstance(b.get("prob"), torch.Tensor)
+            and b["prob"].dim() == 2 and b["prob"].shape == (len(b["axis"]), len(b["axis"]))):
+        written.append(_boundary(plt, b, f"{chapter_name}: decision boundary", out / f"{chapter_name}_boundary.png"))
     return written
