@@ -71,7 +71,9 @@ def test_every_evasion_of_every_forbidden_routine_is_caught(ch, file, name, tmp_
 
 @pytest.mark.parametrize("ch", courses.chapters(REPO), ids=lambda c: c.name)
 def test_code_that_runs_at_import_costs_every_exercise_of_its_file(ch, tmp_path):
-    file = next(e.file for e in ch.exercises if e.forbidden)
+    file = next((e.file for e in ch.exercises if e.forbidden), None)
+    if file is None:
+        pytest.skip(f"{ch.name} has no must-not-call list")
     src = reference_copy(tmp_path, ch)
     (src / file).write_text((src / file).read_text() + "\nimport importlib\nimportlib.import_module('torch')\n")
     hits = forbid.scan_exercises(ch, src, list(ch.files))

@@ -6,10 +6,19 @@ The student's function trains in a sandbox of its own (gymnasium steps there). O
 drawn from the run's seed, so no student code runs while the return is measured.
 """
 
+import importlib.util
+from pathlib import Path
+
 import torch
 
 from leedl_grader.checks import Partial, check, expect
 from leedl_grader.trained import rebuild_sequential
+
+_SHARED = Path(__file__).parent.parent / "public" / "_episodes.py"  # one episode runner for both suites
+_spec = importlib.util.spec_from_file_location("_leedl_ch07_episodes", _SHARED)
+_episodes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_episodes)
+greedy_returns = _episodes.greedy_returns
 
 FULL, ZERO = 475.0, 100.0  # mean return for full points / for none; linear in between
 TIME_LIMIT = 60.0  # seconds on one CPU thread; the reference takes 1.5–3.5
@@ -22,26 +31,6 @@ EPISODES = 20
 # 0.09^6 ≈ 5e-7 even at the bottom of the band.
 REDRAWS = 6
 KEEP_MARGIN = 10.0
-
-
-def greedy_returns(policy, seeds):
-    """One greedy episode per seed (the action of the largest logit), stepped here in the judge."""
-    import gymnasium as gym
-
-    env = gym.make("CartPole-v1")
-    returns = []
-    with torch.no_grad():
-        for s in seeds:
-            obs, _ = env.reset(seed=int(s))
-            total, done = 0.0, False
-            while not done:
-                logits = policy(torch.as_tensor(obs, dtype=torch.float32))
-                obs, r, terminated, truncated, _ = env.step(int(logits.argmax()))
-                total += float(r)
-                done = terminated or truncated
-            returns.append(total)
-    env.close()
-    return returns
 
 
 def checked_policy(model):

@@ -7,6 +7,9 @@ import torch.nn.functional as F
 
 from leedl_grader.checks import Partial, check, expect
 from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.trained import rebuild_sequential
+
+from ._episodes import greedy_returns
 
 F64 = torch.float64
 TOL = dict(rtol=1e-12, atol=1e-12)  # float64 recursions of a few terms: a few ulps
@@ -92,22 +95,9 @@ def public_train_cartpole(ctx):
     """train_cartpole(seed=0): mean return of 20 greedy episodes (seeds 0–19); full points at ≥ 475.
 
     With ``leedl check ch07 --plots DIR`` this check also saves the return of each episode."""
-    from leedl_grader.trained import rebuild_sequential
-
-    import gymnasium as gym
-
     model = ctx.train("policy_gradient.train_cartpole", seed=0)
     policy = rebuild_sequential(model)  # the grader rebuilds torch's Linear/ReLU/Tanh layers itself
-    env = gym.make("CartPole-v1")
-    returns = []
-    with torch.no_grad():
-        for s in range(20):
-            obs, _ = env.reset(seed=s)
-            total, done = 0.0, False
-            while not done:
-                obs, r, term, trunc, _ = env.step(int(policy(torch.as_tensor(obs, dtype=torch.float32)).argmax()))
-                total, done = total + float(r), term or trunc
-            returns.append(total)
+    returns = greedy_returns(policy, range(20))
     mean = sum(returns) / len(returns)
     ctx.artifact("policy_gradient", {"curve": {"y": torch.tensor(returns), "xlabel": "greedy episode",
                                                "ylabel": "return", "title": f"mean return {mean:.1f}"}})

@@ -1,0 +1,143 @@
+"""Chapter 7's content: the zoo applies, every exercise is checked, the reference agrees with
+independent formulas and with torch, the example class is current, and the reference policy
+clears the bar for seeds 0, 1 and 2 (slow)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from leedl_grader import course as courses
+from leedl_grader.validate import load_zoo
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions" / "ch07_reinforcement"
+EXAMPLES = ROOT / "examples" / "submissions" / "ch07"
+F64 = torch.float64
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    return courses.resolve_chapter(ROOT, "ch07")
+
+
+@pytest.fixture(scope="module")
+def ref(chapter):
+    return courses.load_reference(ROOT, chapter)
+
+
+def test_exercises_follow_the_contract_order(chapter):
+    assert [e.name for e in chapter.exercises] == [
+        "returns.discounted_returns", "returns.gae", "policy_gradient.reinforce_loss",
+        "policy_gradient.actor_critic_loss", "policy_gradient.train_cartpole", "dqn.epsilon_greedy",
+        "dqn.td_targets", "dqn.double_dqn_targets", "dqn.dqn_loss",
+    ]
+
+
+def test_zoo_strings_occur_once_and_cover_every_exercise(chapter):
+    zoo = load_zoo(ROOT, chapter)
+    exercises = {e.name for e in chapter.exercises}
+    for v in zoo:
+        assert v.exercise in exercises and v.exercise.split(".")[0] + ".py" == v.file, v.name
+        text = (SOLUTIONS / v.file).read_text(encoding="utf-8")
+        for old, new in v.replace:
+            assert text.count(old) == 1, f"{v.name}: {old!r} occurs {text.count(old)} times"
+            text = text.replace(old, new)
+        compile(text, v.file, "exec")
+    for ex in exercises:
+        assert sum(v.exercise == ex and v.kind == "bug" for v in zoo) >= 2, ex
+        assert sum(v.exercise == ex and v.kind == "alternative" for v in zoo) >= 1, ex
+    assert len({v.name for v in zoo}) == len(zoo)
+
+
+def test_every_exercise_has_public_and_hidden_checks(chapter):
+    for kind in ("public", "hidden"):
+        assert {c.exercise for c in courses.load_suite(chapter, kind)} == {e.name for e in chapter.exercises}, kind
+    training = [c for c in courses.load_suite(chapter, "hidden") if c.kind == "training"]
+    assert [c.exercise for c in training] == ["policy_gradient.train_cartpole"]
+    assert training[0].timeout >= 60 and (training[0].cpu_limit or 0) >= 60
+
+
+def test_returns_and_gae_agree_with_closed_forms(ref):
+    g = torch.Generator().manual_seed(0)
+    r = torch.randn(7, generator=g, dtype=F64)
+    gamma = 0.9
+    # one episode: G_0 = Σ γ^k r_k
+    got = ref.returns.discounted_returns(r, gamma)
+    assert torch.allclose(got[0], (gamma ** torch.arange(7, dtype=F64) * r).sum(), rtol=1e-12, atol=1e-12)
+    # an episode ending at step 2 splits the sum there
+    d = torch.zeros(7, dtype=F64)
+    d[2] = 1
+    got = ref.returns.discounted_returns(r, gamma, d)
+    assert torch.allclose(got[:3], ref.returns.discounted_returns(r[:3], gamma), rtol=1e-12, atol=1e-12)
+    assert torch.allclose(got[3:], ref.returns.discounted_returns(r[3:], gamma), rtol=1e-12, atol=1e-12)
+    # GAE at λ = 1 is the bootstrapped return minus the value; at λ = 0 the TD error
+    v = torch.randn(7, generator=g, dtype=F64)
+    adv, ret = ref.returns.gae(r, v, 2.0, torch.zeros(7, dtype=F64), gamma=gamma, lam=1.0)
+    boot = ref.returns.discounted_returns(torch.cat([r, torch.tensor([2.0], dtype=F64)]), gamma)[:7]
+    assert torch.allclose(ret, boot, rtol=1e-12, atol=1e-12) and torch.allclose(adv, boot - v, rtol=1e-12, atol=1e-12)
+    adv, _ = ref.returns.gae(r, v, 2.0, torch.zeros(7, dtype=F64), gamma=gamma, lam=0.0)
+    nxt = torch.cat([v[1:], torch.tensor([2.0], dtype=F64)])
+    assert torch.allclose(adv, r + gamma * nxt - v, rtol=1e-12, atol=1e-12)
+
+
+def test_losses_match_torch(ref):
+    g = torch.Generator().manual_seed(1)
+    q = torch.randn(6, 3, generator=g, dtype=F64)
+    a = torch.randint(0, 3, (6,), generator=g)
+    t = torch.randn(6, generator=g, dtype=F64) * 3
+    taken = q[torch.arange(6), a]
+    assert torch.allclose(ref.dqn.dqn_loss(q, a, t), F.smooth_l1_loss(taken, t), rtol=1e-12, atol=0)
+    assert torch.allclose(ref.dqn.dqn_loss(q, a, t, huber=False), F.mse_loss(taken, t), rtol=1e-12, atol=0)
+    d = torch.tensor([0, 1, 0, 0, 1, 0], dtype=F64)
+    qo = torch.randn(6, 3, generator=g, dtype=F64)
+    # Double DQN with the online network equal to the target network is plain DQN
+    assert torch.allclose(ref.dqn.double_dqn_targets(t, q, q, d, 0.9), ref.dqn.td_targets(t, q, d, 0.9))
+    assert not torch.allclose(ref.dqn.double_dqn_targets(t, qo, q, d, 0.9), ref.dqn.td_targets(t, q, d, 0.9))
+    base = torch.randn(6, generator=g, dtype=F64, requires_grad=True)
+    lp = torch.randn(6, generator=g, dtype=F64, requires_grad=True)
+    ref.policy_gradient.reinforce_loss(lp, t, base).backward()
+    assert lp.grad is not None
+    assert base.grad is None or float(base.grad.abs().max()) == 0.0
+
+
+def test_epsilon_greedy_is_reproducible_and_greedy_at_zero(ref):
+    q = torch.randn(50, 4, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(ref.dqn.epsilon_greedy(q, 0.0), q.argmax(1))
+    a = ref.dqn.epsilon_greedy(q, 0.5, torch.Generator().manual_seed(3))
+    assert torch.equal(a, ref.dqn.epsilon_greedy(q, 0.5, torch.Generator().manual_seed(3)))
+
+
+def test_example_class_is_current():
+    """examples/submissions/ch07/correct is the reference without its markers."""
+    for f in sorted(SOLUTIONS.glob("*.py")):
+        text = "".join(line for line in f.read_text(encoding="utf-8").splitlines(True)
+                       if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+        assert (EXAMPLES / "correct" / f.name).read_text(encoding="utf-8") == text, f.name
+    for name in ("correct", "buggy", "broken"):
+        assert (EXAMPLES / name / "__init__.py").is_file()
+
+
+def test_gymnasium_is_a_course_dependency():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    course = text[text.index("course = ["):]
+    assert "gymnasium" in course[: course.index("]")]
+
+
+@pytest.mark.slow
+def test_reference_policy_clears_the_bar_for_seeds_0_1_2(chapter, ref):
+    courses.load_suite(chapter, "public")
+    episodes = sys.modules[f"_leedl_suites.{chapter.name}_public._episodes"]
+    torch.set_num_threads(1)
+    for seed in (0, 1, 2):
+        t0 = time.process_time()
+        policy = ref.policy_gradient.train_cartpole(seed)
+        cpu = time.process_time() - t0
+        returns = episodes.greedy_returns(policy, range(100 + 20 * seed, 120 + 20 * seed))
+        assert sum(returns) / len(returns) >= 475 + 10, (seed, returns)
+        assert cpu < 20, (seed, cpu)  # the grader allows 60 s; the reference takes 1.5–3.5 s
