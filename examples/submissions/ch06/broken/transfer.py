@@ -154,7 +154,8 @@ def train_dann(x_source, y_source, x_target, seed=0, device="cpu"):
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     model.train()
     for step in range(STEPS):
-        lambd = dann_lambda(step / (STEPS - 1))
+        # dann_lambda's schedule (γ = 10) in its tanh form, 2σ(2u) − 1 = tanh(u)
+        lambd = math.tanh(5.0 * step / (STEPS - 1))
         # forward's parts by hand: the label head needs only the labelled (source) rows
         h = model.features(x_both)  # (Ns + Nt, 32)
         class_logits = model.label_head(h[: len(xs)])  # (Ns, 2)
