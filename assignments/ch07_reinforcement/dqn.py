@@ -17,6 +17,7 @@ the action while the target network values it.
 """
 
 import torch
+from torch.nn import functional as F
 
 
 def epsilon_greedy(q_values, epsilon, generator=None):

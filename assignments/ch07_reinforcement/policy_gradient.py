@@ -16,8 +16,11 @@ takes the critic's V(s) as the baseline: the advantage G − V(s) tells the acto
 than usual the action was, and the critic learns V ≈ G by mean squared error.
 """
 
+import math
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .returns import discounted_returns
 

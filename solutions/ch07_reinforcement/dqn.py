@@ -16,10 +16,7 @@ the action while the target network values it.
 """
 
 import torch
-
-# BEGIN SOLUTION
 from torch.nn import functional as F
-# END SOLUTION
 
 
 def epsilon_greedy(q_values, epsilon, generator=None):

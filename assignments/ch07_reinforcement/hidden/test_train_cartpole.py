@@ -55,7 +55,8 @@ def cartpole_greedy_return(ctx):
         probe = ctx.generator("reinit")
         kept = 0
         for _ in range(REDRAWS):
-            if sum(greedy_returns(rebuild_sequential(model.reinitialised(probe)), env_seeds)) / EPISODES < mean - KEEP_MARGIN:
+            redrawn = greedy_returns(rebuild_sequential(model.reinitialised(probe)), env_seeds)
+            if sum(redrawn) / EPISODES < mean - KEEP_MARGIN:
                 break
             kept += 1
         expect(kept < REDRAWS, f"the returned policy keeps its mean return ({mean:.1f}) whatever weights the grader "

@@ -15,16 +15,13 @@ takes the critic's V(s) as the baseline: the advantage G − V(s) tells the acto
 than usual the action was, and the critic learns V ≈ G by mean squared error.
 """
 
-import torch
-from torch import nn
-
-from .returns import discounted_returns
-
 import math
 
-import gymnasium as gym
-import numpy as np
+import torch
+from torch import nn
 from torch.nn import functional as F
+
+from .returns import discounted_returns
 
 GAMMA = 0.99
 LR = 1e-2
@@ -75,6 +72,8 @@ def _run_episode(env, weights, rng, seed=None):
 
     The rollout evaluates the two-layer policy in numpy from a copy of its weights: stepping the
     environment one state at a time, numpy is about ten times cheaper per call than torch."""
+    import numpy as np
+
     w1, b1, w2, b2 = weights
     obs, _ = env.reset(seed=seed)
     states, actions = [], []
@@ -111,6 +110,9 @@ def train_cartpole(seed=0):
     60 s on one CPU thread (the reference takes about 5 s); all randomness comes from ``seed``.
     The reference uses REINFORCE with a baseline.
     """
+    import gymnasium as gym
+    import numpy as np
+
     torch.manual_seed(seed)  # the initial weights
     rng = np.random.default_rng(seed)  # the sampled actions
     env = gym.make("CartPole-v1")

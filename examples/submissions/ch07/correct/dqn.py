@@ -16,7 +16,6 @@ the action while the target network values it.
 """
 
 import torch
-
 from torch.nn import functional as F
 
 
