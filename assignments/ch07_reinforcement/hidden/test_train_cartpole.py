@@ -61,9 +61,9 @@ def cartpole_greedy_return(ctx):
             kept += 1
         expect(kept < REDRAWS, f"the returned policy keeps its mean return ({mean:.1f}) whatever weights the grader "
                                "loads into it: it does not act through its trained weights, so it scores 0")
-    ctx.artifact("policy_gradient", {"curve": {"y": torch.tensor(returns), "xlabel": "greedy episode (grader's seeds)",
-                                               "ylabel": "return", "title": f"train_cartpole(seed={seed}): mean "
-                                               f"return {mean:.1f}"}})
+    ctx.artifact("policy_gradient", {"curve": {
+        "x": list(range(1, EPISODES + 1)), "xlabel": "greedy episode (grader's seeds)", "series": {"return": returns},
+        "title": f"train_cartpole(seed={seed}): mean return {mean:.1f}"}})
     frac = min(max((mean - ZERO) / (FULL - ZERO), 0.0), 1.0)
     return Partial(frac, f"train_cartpole(seed={seed}): mean return {mean:.1f} over {EPISODES} greedy episodes "
                          f"(worst {min(returns):.0f}); full points at ≥ {FULL:.0f}, none at ≤ {ZERO:.0f}")
