@@ -107,6 +107,9 @@ class Context:
         """Run a driver from :mod:`leedl_grader.drivers` on the student's code."""
         raise NotImplementedError
 
-    def time_ratio(self, target: str, args: tuple, yardstick: Callable, *, repeats: int = 7) -> float:
-        """Median of (student time / yardstick time) over interleaved timed repeats."""
+    def time_ratio(self, target: str, args: tuple, yardstick: Callable, *, repeats: int = 7,
+                   build: dict | None = None, clock: str = "wall") -> float:
+        """Median of (student time / yardstick time) over interleaved timed repeats; with
+        ``build``, ``target`` is a module class built from that spec and its forward is timed;
+        ``clock="cpu"`` compares CPU time (robust on a busy machine; CPU devices only)."""
         raise NotImplementedError

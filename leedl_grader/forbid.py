@@ -432,7 +432,12 @@ def scan_file(path: Path, forbidden: tuple[str, ...], package: str = "",
         tree = parse(path)
     except (SyntaxError, ValueError, UnicodeError, RecursionError, MemoryError):
         return [], set()  # the file's exercises get parse_error's message
+    # Two passes: a name bound by an import (or an alias) anywhere in the file counts everywhere,
+    # so that an import placed after the functions that use it hides nothing.
+    first = _Scanner(path.name, (), package, {})
+    first.visit(tree)
     s = _Scanner(path.name, forbidden, package, banned_ids)
+    s.aliases = dict(first.aliases)
     s.visit(tree)
     return sorted(set(s.hits)), s.siblings
 

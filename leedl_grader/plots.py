@@ -14,6 +14,9 @@ Known keys of ``plot_data`` (each optional):
     ``boundary``: a 2-D classifier's decision boundary: ``{"axis": (S,) grid coordinates (both
         axes), "prob": (S, S) probability of class 1 at (y, x), "points": {label: [x (N, 2), y (N,)]},
         "title": str}``; one panel per entry of ``points``.
+    ``heatmaps``: ``{name: {"panels": (P, H, W) or (H, W), "title": str, "titles": [str] * P,
+        "xlabel": str, "ylabel": str}}``, one PNG per name with one heat map per panel
+        (attention weights per head, a positional-encoding matrix...).
 """
 
 from __future__ import annotations
@@ -117,6 +120,30 @@ def _curve(plt, curve: dict, title: str, path: Path) -> Path | None:
     return path
 
 
+def _heatmaps(plt, panels: torch.Tensor, spec: dict, path: Path) -> Path:
+    m = panels.detach().cpu().double()
+    m = m.unsqueeze(0) if m.dim() == 2 else m.reshape(-1, *m.shape[-2:])  # (P, H, W)
+    n = m.shape[0]
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.4 * rows + 0.5), squeeze=False, layout="constrained")
+    titles = spec.get("titles") if isinstance(spec.get("titles"), (list, tuple)) else []
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.axis("off")
+            continue
+        im = ax.imshow(m[k].numpy(), cmap="viridis", aspect="auto", interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        if k < len(titles):
+            ax.set_title(str(titles[k]), fontsize=9)
+        ax.set_xlabel(str(spec.get("xlabel", "")), fontsize=8)
+        ax.set_ylabel(str(spec.get("ylabel", "")), fontsize=8)
+    fig.suptitle(str(spec.get("title", "")))
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
     """Write a PNG per known key of ``plot_data`` into ``out_dir``; return the paths written.
 
@@ -147,4 +174,10 @@ def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
     if (isinstance(b, dict) and isinstance(b.get("axis"), torch.Tensor) and isinstance(b.get("prob"), torch.Tensor)
             and b["prob"].dim() == 2 and b["prob"].shape == (len(b["axis"]), len(b["axis"]))):
         written.append(_boundary(plt, b, f"{chapter_name}: decision boundary", out / f"{chapter_name}_boundary.png"))
+    heatmaps = plot_data.get("heatmaps")
+    for name, spec in (heatmaps.items() if isinstance(heatmaps, dict) else ()):
+        panels = spec.get("panels") if isinstance(spec, dict) else None
+        if (isinstance(name, str) and name.isidentifier() and isinstance(panels, torch.Tensor)
+                and panels.dim() >= 2 and panels.numel()):
+            written.append(_heatmaps(plt, panels, spec, out / f"{chapter_name}_{name}.png"))
     return written

@@ -160,7 +160,8 @@ class Context:
         return self.run("call", target=target, args=list(args), kwargs=kwargs)["out"]
 
     def time_ratio(self, target, args, yardstick, *, kwargs=None, repeats: int = 7, min_time: float = 0.02,
-                   give_up_ratio: float = 100.0, vary=None, rtol: float = 1e-4, build: dict | None = None) -> float:
+                   give_up_ratio: float = 100.0, vary=None, rtol: float = 1e-4, build: dict | None = None,
+                   clock: str = "wall") -> float:
         """Median over ``repeats`` interleaved rounds of (student wall time / yardstick wall time).
 
         Nothing the student's process could answer from a cache or skip: each round draws fresh
@@ -171,7 +172,10 @@ class Context:
         work is synchronized before every clock read; the channel's round trip is subtracted. A
         digest that differs from the yardstick's (wrong, missing or skipped output) fails the check.
         With ``build`` (keyword arguments of ``drivers.modules.build_module``) the target is a module
-        class, built in the untimed request; its ``forward`` is what is timed.
+        class, built in the untimed request; its ``forward`` is what is timed. ``clock="cpu"`` (CPU
+        devices only) compares CPU time instead: the yardstick's thread time here against the
+        student's process's CPU time read by the judge from the kernel, which other processes on a
+        busy machine do not inflate.
         """
         from .drivers import digest, leaves
 
@@ -190,18 +194,24 @@ class Context:
             weights = [[torch.randn(s, generator=g, dtype=torch.float64).to(d) for s, d in shapes] for _ in range(n)]
             return sets, weights
 
+        on_cpu = clock == "cpu" and self.device.type == "cpu"
+        judge_clock = time.thread_time if on_cpu else time.perf_counter
+
+        def student_clock():
+            return self._judge.worker(str(target).partition(".")[0]).cpu_precise() if on_cpu else time.perf_counter()
+
         def judge_time(sets, weights):
             with OpTracer() if traced else contextlib.nullcontext():
-                t0 = time.perf_counter()
+                t0 = judge_clock()
                 want = [digest(yardstick(*a, **k), w) for (a, k), w in zip(sets, weights)]
                 synchronize()
-                return time.perf_counter() - t0, want
+                return judge_clock() - t0, want
 
         def student_time(sets, weights, want):
             self.run("stage", target=target, inputs=[[a, k] for a, k in sets], weights=weights, build=build)  # untimed
-            t0 = time.perf_counter()
+            t0 = student_clock()
             got = self.run("time_staged", target=target)
-            dt = time.perf_counter() - t0
+            dt = student_clock() - t0
             if not isinstance(got, list) or len(got) != len(want):
                 raise CheckFailed("speed is scored only on right answers: the timed calls did not all return")
             for i, (a, b) in enumerate(zip(got, want)):
@@ -213,9 +223,9 @@ class Context:
 
         def overhead():
             self.run("stage", target=target, inputs=[], weights=[], build=build)
-            t0 = time.perf_counter()
+            t0 = student_clock()
             self.run("time_staged", target=target)
-            return time.perf_counter() - t0
+            return student_clock() - t0
 
         def bound(sets, weights):  # Σ|y|·|w|: the scale of each digest, for its tolerance
             return [sum(float((y.detach().to(torch.float64).abs() * w.abs()).sum())
@@ -226,8 +236,8 @@ class Context:
         bounds = bound(sets, weights)
         _, want = judge_time(sets, weights)
         t0 = time.perf_counter()
-        student_time(sets, weights, want)  # warm-up, and a first estimate
-        first = time.perf_counter() - t0
+        dt = student_time(sets, weights, want)  # warm-up, and a first estimate
+        first = dt if on_cpu else time.perf_counter() - t0
         n = 1
         while n < 1 << 12:
             s1, w1 = draw(n)

@@ -149,6 +149,18 @@ class Worker:
     def cpu(self) -> float:
         return _cpu_seconds(self.pid)
 
+    def cpu_precise(self) -> float:
+        """CPU seconds of every thread of the process, to the nanosecond where the kernel keeps
+        scheduler statistics (``/proc/PID/task/*/schedstat``); else :meth:`cpu` (10 ms ticks)."""
+        total = 0
+        try:
+            for task in os.listdir(f"/proc/{self.pid}/task"):
+                with open(f"/proc/{self.pid}/task/{task}/schedstat", "rb") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            return self.cpu()
+        return total / 1e9 if total else self.cpu()
+
     def request(self, message, *, deadline: float, cpu_deadline: float | None):
         def poll():
             if cpu_deadline is not None and self.cpu() > cpu_deadline:

@@ -34,6 +34,7 @@ def evasions(name: str) -> dict[str, str]:
         "importlib": f"import importlib\n\ndef _helper(*a):\n    return importlib.import_module('{module}')\n",
         "dunder_import": f"def _helper(*a):\n    return __import__('{module}')\n",
         "torch_ops": "import torch\n\ndef _helper(*a):\n    return torch.ops.aten\n",
+        "late_import": f"def _helper(*a):\n    return _late.{attr}\n\n\nimport {module} as _late\n",
         "eval": f"def _helper(*a):\n    return eval('{name}')\n",
     }
 
