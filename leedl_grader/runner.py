@@ -338,6 +338,11 @@ class Judge:
         self._spawned += 1
         scratch = self.workdir / f"w{self._spawned}"
         files = self._files.get(stem) or [f"{stem}.py"]
+        # A uid of its own: never one a live sandbox of this judge still holds (its limits and, in
+        # uid mode, the killing of every process of the uid are per uid).
+        live = {w.uid for w in [*self._workers.values(), *self._extra]}
+        while uid_for(os.getpid(), self._spawned) in live:
+            self._spawned += 1
         return Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
                       mode=self.options.mode, limits=self.options.limits, files=files, **self._spawn_args)
 
