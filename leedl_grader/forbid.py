@@ -17,6 +17,7 @@ The run-time half (tracing dispatched torch ops) is in :mod:`leedl_grader.driver
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import sys
 import types
@@ -81,6 +82,7 @@ def _lookup(name: str):
     return obj
 
 
+@functools.lru_cache(maxsize=64)  # the same few lists for every submission of a chapter
 def _banned_objects(forbidden: tuple[str, ...]) -> dict[int, str]:
     """``{id(object): banned name}``: what the banned names denote, so that another path to the
     same routine (``torch.nn.modules.activation.F.softplus``) is a hit too. A banned module
