@@ -116,7 +116,7 @@ def test_batch_ran_strict_and_the_honest_reference_scores_full(graded):
     assert {r["sandbox"] for r in res.values()} == {graded["mode"]}
     for honest in ("honest", "neighbour", "honest_settings"):
         assert res[honest]["score"] == res[honest]["max_score"] == 8, res[honest]
-    assert graded["elapsed"] < 60
+    assert graded["elapsed"] < 150  # about 45 s on two idle cores; no attack may cost its full limits
 
 
 @pytest.mark.parametrize("case", ATTACKS)

@@ -99,7 +99,8 @@ def test_timing_cannot_be_answered_from_a_cache_or_skipped(graded):
     honest = speed(graded["honest"])
     assert honest["score"] == honest["max_score"] and honest["ratio"] < 10, honest
     cached = speed(graded["cache_conv"])  # every timed call is on inputs the process never saw
-    assert cached["score"] == 0 and cached["ratio"] > 10, cached
+    assert cached["score"] == 0, cached
+    assert cached["outcome"] == "timeout" or cached["ratio"] > 10, cached  # a busy machine may time it out
     skipped = speed(graded["skip_when_timed"])  # outputs of the timed calls are checked
     assert skipped["score"] == 0 and skipped["outcome"] == "failed", skipped
     assert "wrong or missing output" in skipped["output"], skipped
