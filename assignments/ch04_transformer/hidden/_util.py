@@ -33,11 +33,11 @@ def speed_ratio(ctx, band, target, args, yardstick, attempts=3, **kw):
     """The best of up to ``attempts`` medians of (student time / yardstick time), stopping as soon as
     one is within ``band``. A busy machine only ever inflates a ratio (a descheduled process is
     slower, never faster), so the best measurement is the fair one; slow code stays slow in all.
-    Each median covers ≥ 0.1 s of the yardstick's time per round, so a millisecond of scheduling
-    delay cannot dominate it."""
+    (Each round stages fresh inputs for ≥ 20 ms of the yardstick's work: longer rounds would move
+    hundreds of megabytes per round across the boundary.)"""
     best = None
     for _ in range(attempts):
-        r = ctx.time_ratio(target, args, yardstick, min_time=0.1, **kw)
+        r = ctx.time_ratio(target, args, yardstick, **kw)
         best = r if best is None else min(best, r)
         if best <= band:
             break

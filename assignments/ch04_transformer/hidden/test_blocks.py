@@ -109,7 +109,7 @@ SPEED = dict(d_model=128, heads=8, d_ff=256, n=8, seq=128)  # enough heads and l
 SPEED_BAND = 6.0  # a loop-free block takes 1–3× torch's layer; a loop over heads or positions far more
 
 
-@check("blocks.TransformerEncoderBlock", points=1, kind="speed", timeout=90)
+@check("blocks.TransformerEncoderBlock", points=1, kind="speed", timeout=180)  # up to three timings
 def encoder_speed(ctx):
     """About as fast as nn.TransformerEncoderLayer (no Python loop over heads or positions)."""
     g = ctx.generator()
