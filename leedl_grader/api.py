@@ -7,7 +7,7 @@ import functools
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -125,6 +125,8 @@ class BatchOutcome:
     seed: int
     mode: str
     gradebook: Path
+    enforced: tuple[str, ...] = ()  # what each sandbox's limits are and what enforces them
+    per_sandbox_cap: bool = True  # False: memory is capped per process only (no cgroup here)
 
 
 def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, device: str = "cpu",
@@ -164,7 +166,15 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
 
     # --plots: the pictures checks offer, one folder per student (leedl export html --plots embeds them)
     where = str(Path(plots).resolve() / "{student}") if plots is not None else None
-    options = JudgeOptions(mode=mode, device=device, plots_dir=where)
+    options = JudgeOptions(mode=mode, device=device)
+
+    def measure():  # the reference, graded once as a student would be, with the declared limits
+        ref = Submission("reference", root / "solutions" / ch.name)
+        (r,) = batch.grade_many(suite, [ref], None, options, seed=seed, jobs=1, force=True)
+        return r
+
+    limits = batch.time_limits(out, suite, options, seed, measure)
+    options = replace(options, time_limits=limits, plots_dir=where)
     connect = functools.partial(distributed.connect, scheduler, workers=jobs, course=root,
                                 task_timeout=task_timeout, on_note=on_note) if scheduler else contextlib.nullcontext
     try:
@@ -176,7 +186,12 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
     names = {s.student for s in subs}
     graded = [r for r in graded if r.student in names]
     book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded)
-    return BatchOutcome(ch, tuple(sorted(graded, key=lambda r: r.student)), skipped[0], seed, mode, book)
+    from . import cgroup
+
+    backend, why = cgroup.backend()
+    limits = replace(sandbox.Limits(), **ch.limits)
+    return BatchOutcome(ch, tuple(sorted(graded, key=lambda r: r.student)), skipped[0], seed, mode, book,
+                        sandbox.enforced(limits, mode, backend.version if backend else "", why), backend is not None)
 
 
 # --- instructors --------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from . import __version__, results
+from . import __version__, cgroup, results
 from . import course as courses
+from .budget import TimeLimits, derive
 from .model import CheckResult, Outcome, SubmissionResult
 from .runner import Judge, JudgeOptions
 from .submissions import Submission, SubmissionError, chapter_folder, content_hash, safe_extract, tree_hash
@@ -123,6 +124,8 @@ def submission_key(sub: Submission, chapter, fingerprint: str, seed: int, option
     else:
         h.update(content_hash(chapter_folder(sub.path, chapter.name, chapter.files), chapter.files).encode())
     h.update(f"|{fingerprint}|{__version__}|{seed}|{options.device}|{options.mode}".encode())
+    if options.time_limits is not None:  # the limits decide timeouts: other limits, another grade
+        h.update(json.dumps(options.time_limits.to_json(), sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -164,10 +167,19 @@ def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: 
                          "not the student's doing: regrade it")
         finish(results.to_record(r))
 
-    if backend is not None:
-        if todo:
-            backend.grade(suite, options, seed, todo, finish, fault)
-        return done
+    cgroup.sweep()  # the groups of graders that were killed: gone before this batch starts
+    try:
+        if backend is not None:
+            if todo:
+                backend.grade(suite, options, seed, todo, finish, fault)
+        else:
+            _run(suite, todo, options, seed, jobs, finish, fault)
+    finally:
+        cgroup.sweep()  # after a crash or a signal too: nothing of this batch is left
+    return done
+
+
+def _run(suite: Suite, todo: list, options: JudgeOptions, seed: int, jobs: int, finish, fault) -> None:
     if jobs <= 1:
         _init_judge(suite, options)
         try:
@@ -180,31 +192,48 @@ def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: 
                 finish(data)
         finally:
             _JUDGE.close()
-        return done
+        return
 
     ctx = multiprocessing.get_context("spawn")  # judges start clean: no threads, no state copied
     pending = list(todo)
     while pending:
         with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_init_judge,
                                  initargs=(suite, options)) as pool:
-            futures = {pool.submit(_grade_one, sub, seed, key): (sub, key) for sub, key in pending}
-            pending = []
-            broken = False
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    sub, key = futures.pop(f)
-                    try:
-                        finish(f.result())
-                    except BrokenProcessPool:
-                        pending.append((sub, key))
-                        broken = True
-                    except Exception as exc:  # a judge failure costs this submission only, uncached
-                        fault(sub, exc)
+            try:
+                futures = {pool.submit(_grade_one, sub, seed, key): (sub, key) for sub, key in pending}
+                pending = []
+                broken = False
+                while futures:
+                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        sub, key = futures.pop(f)
+                        try:
+                            finish(f.result())
+                        except BrokenProcessPool:
+                            pending.append((sub, key))
+                            broken = True
+                        except Exception as exc:  # a judge failure costs this submission only, uncached
+                            fault(sub, exc)
+            except BaseException:  # Ctrl-C, SIGTERM, a failure here: stop the judges now, not after their work
+                _abort(pool)
+                raise
             if broken and len(pending) == len(todo):
                 raise RuntimeError("every judge process died; see the messages above")
             todo = pending
-    return done
+
+
+def _abort(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's judges. Their zygotes see the control socket close and exit, taking the
+    monitors and so every sandbox along; the sweep that follows removes their cgroups."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        try:
+            p.kill()
+        except (OSError, ValueError):
+            pass
+    for p in procs:
+        p.join(timeout=10)
 
 
 def write_gradebook(out: Path, exercises: list[str], graded: list[SubmissionResult]) -> Path:
@@ -220,6 +249,34 @@ def class_record(out: Path) -> Path:
     return Path(out) / CLASS_DIR / "batch.json"
 
 
+def _record(out: Path) -> dict:
+    try:
+        data = json.loads(class_record(out).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def time_limits(out: Path, suite: Suite, options: JudgeOptions, seed: int,
+                measure: Callable[[], SubmissionResult]) -> TimeLimits:
+    """The batch's time limits: those stored with the seed in the class record when the seed,
+    checks, reference, grader and device are the same (a rerun grades alike), else derived from
+    ``measure()`` (the reference graded once) and stored there."""
+    key = hashlib.sha256(f"{suite.fingerprint()}|{__version__}|{seed}|{options.device}".encode()).hexdigest()
+    record = _record(out)
+    stored = record.get("time_limits")
+    if isinstance(stored, dict) and stored.get("key") == key:
+        try:
+            return TimeLimits.from_json(stored)
+        except (KeyError, TypeError, ValueError):
+            pass
+    _, checks, _, _ = suite.load()
+    limits = derive(checks, measure())
+    record.update(seed=seed, leedl_version=__version__, time_limits={**limits.to_json(), "key": key})
+    results.atomic_write(class_record(out), json.dumps(record, indent=1) + "\n")
+    return limits
+
+
 def batch_seed(out: Path, seed: int | None) -> int:
     """The batch's seed: given, else the one recorded in ``out`` (resume), else a new one."""
     record = class_record(out)
@@ -230,5 +287,9 @@ def batch_seed(out: Path, seed: int | None) -> int:
             seed = None
     if seed is None:
         seed = new_seed()
-    results.atomic_write(record, json.dumps({"seed": seed, "leedl_version": __version__}) + "\n")
+    data = _record(out)
+    if data.get("seed") != seed:
+        data = {}  # limits measured for another seed are measured again
+    data.update(seed=seed, leedl_version=__version__)
+    results.atomic_write(record, json.dumps(data, indent=1) + "\n")
     return seed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from pathlib import Path
 
@@ -84,6 +85,10 @@ def check(chapter, path, hidden, seed, json_out, failed_only, plots, device, cou
     sys.exit(0 if result.passed else 1)
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt
+
+
 @main.command()
 @click.argument("chapter")
 @click.argument("submissions", type=click.Path(exists=True, path_type=Path))
@@ -122,15 +127,19 @@ def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, schedul
     def note(text):
         console.print(Text(text, "yellow"))
 
+    previous = signal.signal(signal.SIGTERM, _terminated)  # a clean stop: no sandbox or cgroup left behind
     try:
         outcome = api.grade(chapter, submissions, out, jobs=jobs, device=device, seed=seed, force=force,
                             insecure=insecure, course=course, plots=plots, scheduler=scheduler,
                             task_timeout=task_timeout, on_start=started, on_result=finished, on_note=note)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         progress.stop()
     report.render_batch(list(outcome.results), [e.name for e in outcome.chapter.exercises], console,
                         skipped=outcome.skipped)
     console.print(f"seed {outcome.seed} · sandbox {outcome.mode} · results in {out}/ · gradebook {outcome.gradebook}")
+    console.print(Text("limits: " + "; ".join(outcome.enforced[:3]),
+                       style="dim" if outcome.per_sandbox_cap else "yellow"))
 
 
 @main.command()

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .model import Check, Exercise
@@ -35,6 +35,10 @@ class Chapter:
     root: Path  # assignments/<name> (or the bundle's folder)
     exercises: tuple[Exercise, ...]
     forbidden_ops: dict  # file -> tuple of aten op names traced at run time
+    # [limits] of chapter.toml: sandbox limits (sandbox.Limits fields) and, under
+    # training_cpu_s, the fixed CPU seconds of each training exercise.
+    limits: dict = field(default_factory=dict)
+    training_cpu_s: dict = field(default_factory=dict)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -82,8 +86,20 @@ def load_chapter(root: Path) -> Chapter:
         forbidden = tuple(files.get(file, {}).get("forbidden", ()))
         exercises.append(Exercise(name=name, forbidden=forbidden))
     ops = {f: tuple(v.get("forbidden_ops", ())) for f, v in files.items()}
+    limits = dict(data.get("limits", {}))
+    training = limits.pop("training_cpu_s", {})
+    from .sandbox import Limits
+
+    known = {f.name for f in fields(Limits)}
+    for k, v in [*limits.items(), *training.items()]:
+        if (k not in known and k not in training) or isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise CourseError(f"{manifest}: [limits] {k} = {v!r} is not a known positive limit")
+    names = {e.name for e in exercises}
+    for k in training:
+        if k not in names:
+            raise CourseError(f"{manifest}: [limits.training_cpu_s] names unknown exercise {k!r}")
     return Chapter(name=root.name, title=data.get("title", ""), root=root, exercises=tuple(exercises),
-                   forbidden_ops=ops)
+                   forbidden_ops=ops, limits=limits, training_cpu_s={k: float(v) for k, v in training.items()})
 
 
 def chapters(course: Path) -> list[Chapter]:

@@ -98,6 +98,7 @@ class SubmissionResult:
     key: str = ""  # content hash used to skip unchanged regrades
     notes: tuple[str, ...] = ()
     enforced: tuple[str, ...] = ()  # the limits the sandbox enforced, and by what ("memory 3072 MiB: cgroup v1")
+    usage: dict = field(default_factory=dict, compare=False)  # what the sandbox used: memory_peak_mb, cpu_s
 
     @property
     def faults(self) -> tuple[CheckResult, ...]:

@@ -37,7 +37,7 @@ def to_record(result: SubmissionResult) -> dict:
         "format": RECORD_FORMAT, "student": result.student, "assignment": result.assignment, "seed": result.seed,
         "sandbox": result.sandbox, "leedl_version": result.leedl_version, "execution_time": result.execution_time,
         "device": result.device, "key": result.key, "notes": list(result.notes), "enforced": list(result.enforced),
-        "results": [_check_record(r) for r in result.results],
+        "usage": wire.to_json(dict(result.usage)), "results": [_check_record(r) for r in result.results],
     }
 
 
@@ -56,6 +56,7 @@ def from_record(d: dict) -> SubmissionResult:
         student=d["student"], assignment=d["assignment"], seed=int(d["seed"]), sandbox=d["sandbox"],
         leedl_version=d["leedl_version"], results=rs, execution_time=float(d["execution_time"]),
         device=d["device"], key=d["key"], notes=tuple(d["notes"]), enforced=tuple(d["enforced"]),
+        usage=wire.from_json(d["usage"]),
     )
 
 
@@ -103,6 +104,7 @@ def to_json(result: SubmissionResult) -> dict:
         "seed": result.seed,
         "sandbox": result.sandbox,
         "enforced": list(result.enforced),
+        "usage": wire.to_json(dict(result.usage)),
         "device": result.device,
         "key": result.key,
         "output": "\n".join(result.notes),

@@ -17,17 +17,18 @@ import statistics
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from . import __version__, forbid, trained, uidbox
+from . import __version__, cgroup, forbid, trained, uidbox
+from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
 from .drivers import OpTracer, synchronize
 from .model import Check, CheckResult, Outcome, SubmissionResult
-from .sandbox import UID, Limits, uid_for
+from .sandbox import UID, Limits, enforced, uid_for
 from .workers import Worker, WorkerLost, Zygote
 
 IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
@@ -40,6 +41,7 @@ class JudgeOptions:
     limits: Limits = field(default_factory=Limits)
     timeout_scale: float = 1.0  # multiplies every check's time limits (slow machines)
     plots_dir: str | None = None  # where checks' pictures go (``--plots DIR``); "{student}" is replaced
+    time_limits: TimeLimits | None = None  # derived from the reference (leedl grade); None: as declared
 
 
 def check_seed(seed: int, check: Check, stream: str = "") -> int:
@@ -57,9 +59,9 @@ class Context:
         self.device = torch.device(judge.options.device)
         self.reference = reference
         self.data = data
-        scale = judge.options.timeout_scale
-        self._deadline = time.monotonic() + check.timeout * scale
-        cpu = (check.cpu_limit or check.timeout) * scale
+        wall, cpu = judge.limits_for(check) if hasattr(judge, "limits_for") else (
+            check.timeout, check.cpu_limit or check.timeout)
+        self._deadline = time.monotonic() + wall
         self._cpu_budget = cpu
         self._cpu_used: dict[int, tuple] = {}  # id(worker) -> (worker, CPU seconds at its first request)
         self._file = check.exercise.partition(".")[0]
@@ -82,6 +84,10 @@ class Context:
 
     def _cpu_left(self, worker) -> float:
         """This check's CPU budget less what its other sandboxes used (one budget for them all)."""
+        group = getattr(worker, "group", None)
+        if group is not None:  # one cgroup counts every process of the submission: since the first request
+            first = min(start for w, start in self._cpu_used.values() if getattr(w, "group", None) is group)
+            return self._cpu_budget - (self._cpu_used[id(worker)][1] - first)
         used = 0.0
         for w, start in self._cpu_used.values():
             if w is not worker:
@@ -309,7 +315,9 @@ class Judge:
         self.chapter = chapter
         self.student = ""
         self.checks = checks
-        self.options = options
+        # The chapter's own [limits] (chapter.toml) replace the defaults they name.
+        own = getattr(chapter, "limits", None) or {}
+        self.options = replace(options, limits=replace(options.limits, **own)) if own else options
         self.reference = reference
         self.data = data or {}
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
@@ -320,17 +328,65 @@ class Judge:
         self._spawn_args: dict | None = None
         self._files: dict[str, list[str]] = {}  # file stem -> the files its process may import
         self._spawned = 0
+        self._group: cgroup.Group | None = None
+        self._usage: dict = {}
+        self._spent: Spent | None = None
+        self._judge_group: cgroup.JudgeGroup | None = None
         torch.set_num_threads(1)
 
     def start(self) -> None:
-        """Start the zygote now (cheap to call again)."""
+        """Start the zygote now (cheap to call again), inside the judge's own memory limit."""
+        if self._judge_group is None:
+            self._judge_group = cgroup.JudgeGroup(self.options.limits.judge_memory_mb)
         self.zygote.start()
 
     def close(self) -> None:
         self._stop_workers()
         self.zygote.close()
+        self._remove_group()
+        if self._judge_group is not None:
+            self._judge_group.leave()
+            self._judge_group = None
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def limits_for(self, check: Check) -> tuple[float, float]:
+        """(wall, CPU) seconds for one check: derived from the reference for ordinary checks and
+        never past the submission's budgets; fixed in chapter.toml for training (budget.py)."""
+        tl = self.options.time_limits
+        wall, cpu = tl.for_check(check) if tl is not None else (check.timeout, check.cpu_limit or check.timeout)
+        fixed = (getattr(self.chapter, "training_cpu_s", None) or {}).get(check.exercise)
+        if check.kind == "training" and fixed:
+            cpu, wall = fixed, max(check.timeout, 2 * fixed + 10)  # CPU binds, even on a busy machine
+        spent = self._spent
+        if spent is not None and spent.limits is not None and ordinary(check):
+            left = spent.left()
+            ex_left = spent.limits.exercise_hang_s - spent.hung.get(check.exercise, 0.0)
+            wall = min(wall, max(ex_left, FLOOR_S), *([max(left, 0.5)] if left is not None else []))
+            cpu = min(cpu, wall)
+        scale = self.options.timeout_scale
+        return wall * scale, cpu * scale
+
+    def enforced(self) -> tuple[str, ...]:
+        """The limits the sandbox enforces here, and by what."""
+        b, why = cgroup.backend()
+        return enforced(self.options.limits, self.options.mode, b.version if b else "", why)
+
+    def _new_group(self) -> cgroup.Group | None:
+        """The submission's cgroup (None where the machine offers none: rlimits only)."""
+        b, _ = cgroup.backend()
+        if b is None:
+            return None
+        lim = self.options.limits
+        return b.create("sub", memory_mb=lim.memory_mb, pids=lim.nproc, cpus=lim.cpus)
+
+    def _remove_group(self) -> None:
+        if self._group is not None:
+            group, self._group = self._group, None
+            self._usage = {"memory_peak_mb": round(group.memory_peak() / 2**20, 1),
+                           "cpu_s": round(group.cpu_seconds(), 3)}
+            if not group.remove():
+                raise WorkerLost("crashed", "the sandbox's cgroup could not be emptied and removed")
 
     # --- workers -------------------------------------------------------------------------
     def _spawn(self, stem: str) -> Worker:
@@ -343,8 +399,11 @@ class Judge:
         live = {w.uid for w in [*self._workers.values(), *self._extra]}
         while uid_for(os.getpid(), self._spawned) in live:
             self._spawned += 1
+        if self._group is None:  # one cgroup for every process of the submission
+            self._group = self._new_group()
         return Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
-                      mode=self.options.mode, limits=self.options.limits, files=files, **self._spawn_args)
+                      mode=self.options.mode, limits=self.options.limits, files=files, group=self._group,
+                      **self._spawn_args)
 
     def worker(self, stem: str) -> Worker:
         """The process of one file: it imported only that file and what that file imports."""
@@ -418,21 +477,40 @@ class Judge:
                     break
         forbidden = forbid.scan_exercises(self.chapter, src, present)
         results = []
+        self._usage = {}
+        self._spent = spent = Spent(self.options.time_limits)
         try:
             for f in present:
                 # A file whose every exercise is forbidden is never imported: nothing of it can earn a mark.
                 if f in needed and file_state[f] is None and not all(
                         e.name in forbidden for e in self.chapter.exercises if e.file == f):
+                    t = time.perf_counter()
                     file_state[f] = self._probe(f)
+                    spent.add(None, time.perf_counter() - t, False)
             for check in checks:
-                results.append(self._run_check(check, seed, file_state, forbidden))
+                runs = (check.exercise not in forbidden
+                        and file_state.get(self.chapter.exercise(check.exercise).file) is None)
+                why = spent.refusal(check) if runs else None
+                if why is not None:
+                    results.append(CheckResult(
+                        name=check.name, exercise=check.exercise, outcome=Outcome.TIMEOUT, score=0.0,
+                        max_score=check.points, message=why, visibility=check.visibility, kind=check.kind))
+                    continue
+                r = self._run_check(check, seed, file_state, forbidden)
+                if ordinary(check):
+                    spent.add(check, r.duration, r.outcome is Outcome.TIMEOUT)
+                results.append(r)
         finally:
-            self._stop_workers()
+            try:
+                self._stop_workers()
+            finally:
+                self._remove_group()
         results = side_properties_pay_with_the_work(results)
         return SubmissionResult(
             student=student, assignment=self.chapter.name, seed=seed, sandbox=self.options.mode,
             leedl_version=__version__, results=tuple(results), execution_time=round(time.perf_counter() - t0, 3),
-            device=self.options.device, key=key, notes=tuple(notes),
+            device=self.options.device, key=key, notes=tuple(notes), enforced=self.enforced(),
+            usage=self._usage,
         )
 
     def _probe(self, file: str):
@@ -441,9 +519,13 @@ class Judge:
         w = None
         try:
             w = self.worker(stem)
-            deadline = time.monotonic() + IMPORT_TIMEOUT * self.options.timeout_scale
+            limit = IMPORT_TIMEOUT
+            if self._spent is not None and self._spent.left() is not None:
+                limit = min(limit, max(self._spent.left(), 0.5))
+            limit *= self.options.timeout_scale
+            deadline = time.monotonic() + limit
             reply = w.request({"driver": "probe", "target": stem, "spec": {}}, deadline=deadline,
-                              cpu_deadline=w.cpu() + IMPORT_TIMEOUT * self.options.timeout_scale)
+                              cpu_deadline=w.cpu() + limit)
         except WorkerLost as lost:
             if w is not None:
                 self.lose(w)

@@ -57,12 +57,38 @@ def uid_for(judge_pid: int, n: int) -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    memory_mb: int = 3072  # address space the student may add to what torch already maps
-    nproc: int = 64  # processes and threads of the sandbox's own uid
+    # Memory of all the sandbox's processes together (cgroup: resident memory, shared memory,
+    # memfd and the scratch /tmp included); without a cgroup, address space added per process.
+    memory_mb: int = 3072
+    nproc: int = 64  # processes and threads of the sandbox (cgroup pids; else its own uid's)
+    cpus: float = 1.0  # cores the sandbox's processes may use together (cgroup cpu)
     fsize_mb: int = 32  # largest file the student may write (output log included)
     nofile: int = 256
     cpu_total_s: int = 900  # a backstop; per-check CPU limits are enforced by the judge
     scratch_mb: int = 64  # size of the writable /tmp
+    judge_memory_mb: int = 6144  # the judge process and its zygote (cgroup)
+
+
+def enforced(limits: Limits, mode: str, groups: str, why: str) -> tuple[str, ...]:
+    """What the sandbox enforces, and by what, in words (every result carries it).
+
+    ``groups``: the cgroup version in use ("v1", "v2") or "" with ``why`` there is none."""
+    if groups:
+        by = f"cgroup {groups}"
+        out = [f"memory {limits.memory_mb} MiB for all the sandbox's processes together, shared memory "
+               f"and scratch included ({by})",
+               f"{limits.nproc} processes and threads ({by})",
+               f"{limits.cpus:g} core(s), CPU time of every process counted ({by})",
+               f"judge memory {limits.judge_memory_mb} MiB ({by})"]
+    else:
+        out = [f"memory {limits.memory_mb} MiB of address space per process (RLIMIT_AS; no per-sandbox cap: {why})",
+               f"{limits.nproc} processes of the sandbox's uid (RLIMIT_NPROC)",
+               "CPU time of the sandbox's first process (RLIMIT_CPU; its children's once reaped)"]
+    out += [f"scratch /tmp {limits.scratch_mb} MiB", f"files {limits.fsize_mb} MiB",
+            f"open files {limits.nofile}"]
+    if mode == STRICT:
+        out.append("namespaces: pid, mount, network, ipc, uts; own uid; read-only system")
+    return tuple(out)
 
 
 _libc = None
@@ -185,7 +211,8 @@ def _bind(src: str, root: str, readonly: bool = True) -> None:
         mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_REC)
 
 
-def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Limits) -> str:
+def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Limits,
+                 address_space: bool = True) -> str:
     """In PID 1 of fresh namespaces (as root): build the new root, enter it, drop privileges.
 
     Returns the directory that holds the package (for ``sys.path``).
@@ -220,7 +247,7 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     os.environ.clear()
     os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
     drop_privileges(uid)
-    apply_limits(limits)
+    apply_limits(limits, address_space=address_space)
     return "/submission"
 
 
@@ -249,7 +276,8 @@ def die_with_parent() -> None:
         _c().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
 
 
-def enter_process(src: str, package: str, files: list[str], scratch: str, limits: Limits) -> str:
+def enter_process(src: str, package: str, files: list[str], scratch: str, limits: Limits,
+                  address_space: bool = True) -> str:
     """The fallback: own session, scratch directory, rlimits."""
     os.setsid()
     die_with_parent()
@@ -257,7 +285,7 @@ def enter_process(src: str, package: str, files: list[str], scratch: str, limits
     copy_submission(src, os.path.join(pkg_root, package), files)
     os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
     os.chdir(os.path.join(scratch, "tmp"))
-    apply_limits(limits)
+    apply_limits(limits, address_space=address_space)
     return pkg_root
 
 
@@ -280,7 +308,9 @@ def _vm_size() -> int:
     return 0
 
 
-def apply_limits(limits: Limits) -> None:
+def apply_limits(limits: Limits, address_space: bool = True) -> None:
+    """The rlimits. ``address_space=False`` where a cgroup caps memory: an address-space limit
+    would only refuse what CUDA and allocators reserve without using."""
     def set_(which, value, slack=0):
         try:
             soft, hard = resource.getrlimit(which)
@@ -289,7 +319,7 @@ def apply_limits(limits: Limits) -> None:
         except (ValueError, OSError):
             pass  # not every platform has every limit; the judge's own limits still apply
 
-    if sys.platform.startswith("linux"):
+    if address_space and sys.platform.startswith("linux"):
         set_(resource.RLIMIT_AS, _vm_size() + limits.memory_mb * 1024 * 1024)
     # CPU: SIGXCPU (a "timeout") at the soft limit; the kernel's SIGKILL at the hard one would
     # read like the memory limit.

@@ -161,7 +161,8 @@ def own_dir(uid: int) -> str:
     return f"{UID_ROOT}/{uid}"
 
 
-def enter(src: str, package: str, files: list[str], uid: int, limits: sandbox.Limits) -> str:
+def enter(src: str, package: str, files: list[str], uid: int, limits: sandbox.Limits,
+          address_space: bool = True) -> str:
     """In the student's process (as root, no namespaces): copy the files into the uid's own
     directory, confine, drop to the uid. Returns the directory that holds the package."""
     os.setsid()
@@ -181,7 +182,7 @@ def enter(src: str, package: str, files: list[str], uid: int, limits: sandbox.Li
     os.environ.update({"HOME": home + "/tmp", "TMPDIR": home + "/tmp", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
                        "LEEDL_LANDLOCK": str(abi)})
     become(uid, read_search=abi > 0 and python_hidden_from_others())
-    sandbox.apply_limits(limits)
+    sandbox.apply_limits(limits, address_space=address_space)
     return os.path.join(home, "submission")
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import wire
+from .cgroup import Group
 from .channel import ChannelClosed, Deadline, recv_frame, send_frame
 from .sandbox import STRICT, Limits
 
@@ -102,12 +103,19 @@ class Worker:
     """A live student process: send requests, get plain data back, or a WorkerLost."""
 
     def __init__(self, zygote: Zygote, *, src: str, package: str, files: list[str], mode: str,
-                 limits: Limits, scratch: Path, uid: int, forbidden_ops: dict | None = None):
+                 limits: Limits, scratch: Path, uid: int, forbidden_ops: dict | None = None,
+                 group: Group | None = None):
         self.log = Path(scratch) / "output.log"
         scratch.mkdir(parents=True, exist_ok=True)
+        # The submission's cgroup (memory, processes, CPU of all its processes), joined by the
+        # sandbox's first process before anything else runs there.
+        self.group = group
+        self._oom0 = group.oom_kills() if group is not None else 0
         req = {"src": os.path.abspath(src), "package": package, "files": files, "mode": mode, "uid": uid,
                "limits": asdict(limits), "scratch": str(scratch), "log": str(self.log),
-               "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v}}
+               "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v},
+               "cgroup": group.procs_files if group is not None else [],
+               "cgroup_memory": group is not None and group.caps_memory}
         self.chan, self.status_fd, self.monitor = zygote.spawn(req)
         self.status = os.fdopen(self.status_fd, "rb", buffering=0)
         self.exit_status: int | None = None
@@ -147,6 +155,10 @@ class Worker:
         return buf.decode().strip()
 
     def cpu(self) -> float:
+        """CPU seconds so far: of every process of the submission where a cgroup counts them, else
+        of the sandbox's first process and the children it reaped."""
+        if self.group is not None:
+            return self.group.cpu_seconds()
         return _cpu_seconds(self.pid)
 
     def cpu_precise(self) -> float:
@@ -161,6 +173,17 @@ class Worker:
             return self.cpu()
         return total / 1e9 if total else self.cpu()
 
+    def _memory_or(self, lost: WorkerLost) -> WorkerLost:
+        """A process of the submission killed for memory explains what followed (a hang, a wait)."""
+        if self.out_of_memory():
+            return WorkerLost("memory", f"the submission's processes together went over the memory limit "
+                                        f"({self.limits.memory_mb} MiB, shared memory and scratch included)")
+        return lost
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed a process of this worker's cgroup for memory."""
+        return self.group is not None and self.group.oom_kills() > self._oom0
+
     def request(self, message, *, deadline: float, cpu_deadline: float | None):
         def poll():
             if cpu_deadline is not None and self.cpu() > cpu_deadline:
@@ -171,10 +194,11 @@ class Worker:
             reply = wire.decode(recv_frame(self.chan, deadline=deadline, poll=poll))
         except Deadline:
             self.kill()
-            raise WorkerLost("timeout", "time limit exceeded (the code did not return in time)") from None
-        except WorkerLost:
+            raise self._memory_or(WorkerLost("timeout", "time limit exceeded (the code did not return in time)")) \
+                from None
+        except WorkerLost as lost:
             self.kill()
-            raise
+            raise self._memory_or(lost) from None
         except wire.WireError as exc:  # a reply the judge refuses to read: the student's process's doing
             self.kill()
             self.wait()
@@ -193,6 +217,8 @@ class Worker:
             self.wait()
             return WorkerLost("crashed", f"the student's process stopped answering ({why})")
         tail = self.log_tail(2000)
+        if self.out_of_memory():
+            return self._memory_or(None)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             if sig in (signal.SIGXCPU, signal.SIGKILL) and self.exit_cpu >= self.limits.cpu_total_s - 0.05:

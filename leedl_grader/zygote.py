@@ -22,7 +22,7 @@ import sys
 import numpy  # noqa: F401
 import torch
 
-from . import sandbox, uidbox, wire, worker
+from . import cgroup, sandbox, uidbox, wire, worker
 from .channel import ChannelClosed, recv_frame
 from .drivers import load_all
 
@@ -86,12 +86,22 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
 
 def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     log_fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    groups = req.get("cgroup") or []
+    if groups:  # first of all: everything this process and its children do is counted there
+        try:
+            cgroup.join(groups)
+        except OSError as exc:
+            os.write(log_fd, f"leedl: cannot join the sandbox's cgroup ({exc})\n".encode())
+            os._exit(73)  # never run without the cap the judge was told of
+    capped = bool(groups) and bool(req.get("cgroup_memory"))
     if req["mode"] == sandbox.STRICT:
-        root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits)
+        root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits,
+                                    address_space=not capped)
     elif req["mode"] == sandbox.UID:
-        root = uidbox.enter(req["src"], req["package"], req["files"], req["uid"], limits)
+        root = uidbox.enter(req["src"], req["package"], req["files"], req["uid"], limits, address_space=not capped)
     else:
-        root = sandbox.enter_process(req["src"], req["package"], req["files"], req["scratch"], limits)
+        root = sandbox.enter_process(req["src"], req["package"], req["files"], req["scratch"], limits,
+                                     address_space=not capped)
     # stdout/stderr go to a capped log that the judge reads; the channel is a separate socket.
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)

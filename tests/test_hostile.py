@@ -34,7 +34,8 @@ def _course(dest: Path) -> Path:
     shutil.copytree(FIXTURE_COURSE, dest, ignore=shutil.ignore_patterns("__pycache__"))
     ch, extra = dest / "assignments" / "ch99_demo", HOSTILE / "_course_extra"
     toml = (ch / "chapter.toml").read_text().replace('"ops.softplus"]', '"ops.softplus", "util.halve"]')
-    (ch / "chapter.toml").write_text(toml)
+    # A small memory cap per sandbox: the memory hog stops at it, holding little of the machine.
+    (ch / "chapter.toml").write_text(toml + "\n[limits]\nmemory_mb = 512\n")
     shutil.copy(extra / "util_stub.py", ch / "util.py")
     shutil.copy(extra / "test_util.py", ch / "hidden" / "test_util.py")
     shutil.copy(extra / "util.py", dest / "solutions" / "ch99_demo" / "util.py")

@@ -3,5 +3,5 @@ import torch
 
 def halve(x):
     hoard = []
-    while True:  # 1 GiB at a time, until something stops it
-        hoard.append(torch.empty(1 << 28))
+    while True:  # 64 MiB at a time, touched, until something stops it
+        hoard.append(torch.ones(1 << 24))

@@ -1,0 +1,8 @@
+
+
+def double(x):
+    return x * 0
+
+
+def softplus(x):
+    return x * 0
