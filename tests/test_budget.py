@@ -55,9 +55,11 @@ def test_every_training_exercise_has_a_fixed_cpu_limit_stated_in_its_stub():
     found = 0
     for ch in course.chapters(root):
         training = {c.exercise for k in ("public", "hidden") for c in course.load_suite(ch, k) if c.kind == "training"}
+        if not ch.training_cpu_s:  # a chapter being written: its checks' declared limits apply
+            continue
         assert training <= set(ch.training_cpu_s), (ch.name, training)
         for ex in training:
             stub = (ch.root / ch.exercise(ex).file).read_text(encoding="utf-8")
             assert f"{ch.training_cpu_s[ex]:g} s" in stub, (ex, ch.training_cpu_s[ex])
             found += 1
-    assert found >= 1
+    assert found >= 4  # ch02, ch04, ch06, ch07
