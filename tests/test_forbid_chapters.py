@@ -65,8 +65,9 @@ def test_every_evasion_of_every_forbidden_routine_is_caught(ch, file, name, tmp_
         (src / file).write_text((src / file).read_text() + "\n\n" + code + wrap(exercises[0]))
         assert file in forbid.scan(ch, src, list(ch.files)), f"{kind} evasion of {name} in {file} not caught"
         hits = forbid.scan_exercises(ch, src, list(ch.files))
-        # The hit costs the exercise that reaches it, and no other exercise of the file.
-        assert set(hits) == {exercises[0]}, f"{kind} evasion of {name}: {sorted(hits)}"
+        # The hit costs the exercise that reaches it, and no other exercise of the file. (Another
+        # file that imports this one scans it under its own rules, so its exercises may pay too.)
+        assert set(hits) & set(exercises) == {exercises[0]}, f"{kind} evasion of {name}: {sorted(hits)}"
         assert hits[exercises[0]].startswith("forbidden:") and " line " in hits[exercises[0]]
 
 
