@@ -20,7 +20,8 @@ from ._digits import digits_split
 # 0–2 with 20 epochs): 0.89 keeps a margin of five standard errors. Raw pixels score about 0.86,
 # so credit starts at 0.85: features no better than the pixels earn little.
 FULL, ZERO = 0.89, 0.85
-TIME_LIMIT = 60.0  # seconds on one CPU thread; the reference takes about 8
+TIME_LIMIT = 60.0  # CPU seconds on one thread; the reference takes about 8
+WALL_LIMIT = 300.0  # wall seconds: only against hangs, generous for a busy machine
 FEATURES = 32
 PER_CLASS = 5  # labelled images per class for the probe
 # One pick of 50 labelled images moves the probe's accuracy by about ±0.02; the grade averages
@@ -70,7 +71,7 @@ def loaded_encoder(ctx, model):
     return ctx.load_model(model, model.class_name)
 
 
-@check("contrastive.train_contrastive_encoder", points=5, timeout=TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
+@check("contrastive.train_contrastive_encoder", points=5, timeout=WALL_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def contrastive_linear_probe(ctx):
     """A linear probe on 50 labelled images (five per class, 20 picks averaged): full points at
     ≥ 0.89 test accuracy, none at ≤ 0.85 (raw pixels: about 0.86)."""

@@ -62,7 +62,7 @@ def public_augment_digits(ctx):
 PUBLIC_IMAGES = 300  # a quarter of the split: the public check costs a quarter of a full training
 
 
-@check("contrastive.train_contrastive_encoder", points=1, timeout=60, cpu_limit=60, kind="training")
+@check("contrastive.train_contrastive_encoder", points=1, timeout=300, cpu_limit=60, kind="training")
 def public_contrastive_encoder_interface(ctx):
     """train_contrastive_encoder(first 300 training images, seed=0) returns an encoder of this
     file's classes that the grader can rebuild, mapping (N, 1, 8, 8) to finite (N, 32) features.

@@ -15,7 +15,8 @@ import torch
 from leedl_grader.checks import Partial, check, expect
 
 FULL, ZERO = 0.75, 0.55  # accuracy for full points / for none; linear in between
-TIME_LIMIT = 60.0  # seconds on one CPU thread; the reference takes about 1
+TIME_LIMIT = 60.0  # CPU seconds on one thread; the reference takes about 1
+WALL_LIMIT = 300.0  # wall seconds: only against hangs, generous for a busy machine
 N = 1000  # points per set, as the contract says
 # Redrawn weights (each tensor from a normal law with its own mean and spread) leave a DANN at a
 # random smooth boundary: on moons that averages about 0.6 accuracy, but one redraw in ten still
@@ -72,7 +73,7 @@ def boundary_grid(lo=-2.5, hi=3.0, steps=120):
     return side, torch.stack([xx.flatten(), yy.flatten()], 1)  # (steps², 2)
 
 
-@check("transfer.train_dann", points=5, timeout=TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
+@check("transfer.train_dann", points=5, timeout=WALL_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def dann_target_accuracy(ctx):
     """Accuracy on fresh target moons rotated by an unpublished 30°–40°: full points at ≥ 0.75,
     none at ≤ 0.55; the weights must carry it (redrawn weights lose it)."""

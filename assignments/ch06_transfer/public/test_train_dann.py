@@ -21,7 +21,7 @@ def _moons(random_state, angle=0.0):
     return (torch.tensor(x) @ r.T).float(), torch.tensor(y, dtype=torch.int64)
 
 
-@check("transfer.train_dann", points=1, timeout=60, cpu_limit=60, kind="training")
+@check("transfer.train_dann", points=1, timeout=300, cpu_limit=60, kind="training")
 def public_train_dann_accuracy(ctx):
     """train_dann(seed=0) on the public task: target accuracy; full points at ≥ 0.75."""
     xs, ys = _moons(0)

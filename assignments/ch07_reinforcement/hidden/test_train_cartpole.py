@@ -21,7 +21,8 @@ _spec.loader.exec_module(_episodes)
 greedy_returns = _episodes.greedy_returns
 
 FULL, ZERO = 475.0, 100.0  # mean return for full points / for none; linear in between
-TIME_LIMIT = 60.0  # seconds on one CPU thread; the reference takes 1.5–3.5
+TIME_LIMIT = 60.0  # CPU seconds on one thread; the reference takes 1.5–3.5
+WALL_LIMIT = 300.0  # wall seconds: only against hangs, generous for a busy machine
 EPISODES = 20
 # Redrawn weights (each tensor from a normal law with its own mean and spread) give a random
 # policy; a random two-layer policy sometimes balances the pole (measured on 300 redraws of the
@@ -41,7 +42,7 @@ def checked_policy(model):
     return policy
 
 
-@check("policy_gradient.train_cartpole", points=5, timeout=TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
+@check("policy_gradient.train_cartpole", points=5, timeout=WALL_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def cartpole_greedy_return(ctx):
     """Mean return of 20 greedy episodes with the grader's environment seeds: full points at
     ≥ 475, none at ≤ 100; the weights must carry it (redrawn weights lose it)."""
