@@ -102,7 +102,7 @@ def train_dann(x_source, y_source, x_target, seed=0, device="cpu"):
     評分時在一組新抽的、同樣旋轉的目標領域資料上，以 ``forward(x, 0.0)`` 的類別 logits 的 argmax
     計算正確率：≥ 0.75 滿分，0.55 到 0.75 之間依比例給分（只用來源資料訓練的模型約 0.63）。
     評分程式只取回模型的權重（state_dict），在另一個全新的行程裡用 ``DANN()`` 重建模型再評分，
-    所以模型的行為必須完全存在權重裡。訓練要在單一 CPU 執行緒上 60 秒內完成（參考解約 1 秒）；
+    所以模型的行為必須完全存在權重裡。訓練要在單一 CPU 執行緒上 60 秒內完成（參考解約 2 秒）；
     所有隨機性由 ``seed`` 決定。每一步：來源資料的交叉熵 + 兩個領域合起來的領域交叉熵，
     λ 依 ``dann_lambda`` 隨訓練進度上升。
     English: the grader passes the data in: the source domain ``x_source`` (N, 2) float32 with
@@ -113,7 +113,7 @@ def train_dann(x_source, y_source, x_target, seed=0, device="cpu"):
     way: full points at ≥ 0.75, proportional credit from 0.55 (a source-only model scores about
     0.63). Only the weights (the ``state_dict``) come back: a fresh process rebuilds ``DANN()``,
     loads them and is scored, so the behaviour must live in the weights. Training must end
-    within 60 s on one CPU thread (the reference takes about 1 s); all randomness comes from
+    within 60 s on one CPU thread (the reference takes about 2 s); all randomness comes from
     ``seed``. Each step: cross-entropy on the labelled source plus the domain cross-entropy on
     both domains, with λ rising with progress as ``dann_lambda`` says.
     """
