@@ -50,7 +50,7 @@ def test_zoo_strings_occur_once_and_cover_every_exercise(chapter):
         for old, new in v.replace:
             assert text.count(old) == 1, f"{v.name}: {old!r} occurs {text.count(old)} times"
             text = text.replace(old, new)
-        compile(text.encode("utf-8"), v.file, "exec")  # a variant must parse as Python reads its bytes (a BOM is allowed)
+        compile(text.encode("utf-8"), v.file, "exec")  # parsed from its bytes, as Python does (a BOM is legal)
     for ex in exercises:
         assert sum(v.exercise == ex and v.kind == "bug" for v in zoo) >= 2, ex
         assert sum(v.exercise == ex and v.kind == "alternative" for v in zoo) >= 1, ex
