@@ -125,3 +125,31 @@ def test_reference_policy_clears_the_bar_for_seeds_0_1_2(chapter, ref):
         returns = episodes.greedy_returns(policy, range(100 + 20 * seed, 120 + 20 * seed))
         assert sum(returns) / len(returns) >= 475 + 10, (seed, returns)
         assert cpu < 20, (seed, cpu)  # the grader allows 60 s; the reference takes 1.5–3.5 s
+
+
+@pytest.mark.slow
+def test_plot_shows_the_return_during_training_replayed_by_the_judge(tmp_path, monkeypatch):
+    """``leedl check ch07 --hidden --plots``: the curve comes from the snapshots of the weights,
+    each rebuilt and played in the judge; the reference's return rises from near chance to 500."""
+    pytest.importorskip("gymnasium")
+    from leedl_grader import api, plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_plots", lambda chapter, data, out: drawn.append(data) or [])
+    work = tmp_path / "ch07_reinforcement"
+    work.mkdir()
+    for f in SOLUTIONS.glob("*.py"):
+        (work / f.name).write_bytes(f.read_bytes())
+    result = api.check("ch07", work, hidden=True, seed=3, course=ROOT, plots=tmp_path / "plots")
+    training = [c for c in result.results if c.exercise == "policy_gradient.train_cartpole"]
+    assert training and all(c.score == c.max_score for c in training), [c.message for c in training]
+    curves = [d["curve"] for d in drawn if "curve" in d]
+    assert len(curves) == 2  # the public check's and the hidden check's
+    for curve in curves:
+        assert "replayed by the grader" in curve["title"] and curve["xlabel"].startswith("optimizer step")
+        steps = curve["x"]
+        assert len(steps) >= 8 and steps == sorted(set(steps)) and steps[0] >= 1
+        sampled, greedy = curve["series"].values()
+        assert len(sampled) == len(greedy) == len(steps)
+        assert all(0 < r <= 500 for r in sampled + greedy)
+        assert sampled[0] < 200 and max(greedy[-3:]) >= 475  # it learned: near chance first, the bar at the end
