@@ -3,8 +3,9 @@
     python benchmarks/overhead.py [N [KIND...]]
 
 Grades N copies of each kind of submission (empty: every file missing, no sandbox at all; the
-fixture chapter's stub and reference, one file so one sandbox; chapter 1's stubs, four files so
-four sandboxes, one per file) with ``leedl grade --jobs 1``, and
+fixture chapter's stub and reference, one file so one sandbox; chapter 1's stubs, four files that
+start no sandbox at all, since the judge recognises the released stubs by their bytes; the same
+stubs with a comment added, four files so four sandboxes, one per file) with ``leedl grade --jobs 1``, and
 reports wall and CPU seconds per submission as the difference between a batch of N and a batch
 of 1 (so the one-off start of the judge and its zygote is not counted). CPU is that of the whole
 process tree, taken from a cpuacct cgroup where one can be made (root, cgroup v1 or v2); elsewhere
@@ -32,7 +33,7 @@ class Meter:
     def __init__(self):
         self.cg = None
         for base, usage in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage"), ("/sys/fs/cgroup", "cpu.stat")):
-            d = Path(base) / f"leedl-bench-{os.getpid()}"
+            d = Path(base) / f"bench-{os.getpid()}"  # not "leedl-...": leedl takes that for its own group
             try:
                 d.mkdir()
                 self.cg, self.usage = d, usage
@@ -79,7 +80,10 @@ KINDS = {  # name: (course, chapter, files copied into each submission)
     "reference": (COURSE, "ch99", [COURSE / "solutions" / "ch99_demo" / "ops.py"]),
     # four files, so four sandboxes (one per file) per submission
     "ch01 stub": (REPO, "ch01", sorted((REPO / "assignments" / "ch01_optimization").glob("[a-z]*.py"))),
+    # the same with a comment added to each file: no longer the released stubs, so each file runs
+    "ch01 edited stub": (REPO, "ch01", sorted((REPO / "assignments" / "ch01_optimization").glob("[a-z]*.py"))),
 }
+EDITED = {"ch01 edited stub"}
 
 
 def batch(meter: Meter, tmp: Path, kind: str, n: int) -> tuple[float, float]:
@@ -90,6 +94,9 @@ def batch(meter: Meter, tmp: Path, kind: str, n: int) -> tuple[float, float]:
         d.mkdir(parents=True)
         for f in files:
             shutil.copy(f, d / f.name)
+            if kind in EDITED:
+                with open(d / f.name, "a", encoding="utf-8") as out:
+                    out.write("# edited\n")
     out = tmp / f"out-{kind.replace(' ', '_')}-{n}"
     cmd = [sys.executable, "-m", "leedl_grader.cli", "grade", chapter, str(subs), "--out", str(out),
            "--course", str(course), "--seed", "1", "--jobs", "1"]

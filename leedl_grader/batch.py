@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 from . import __version__, cgroup, results
 from . import course as courses
 from .budget import TimeLimits, derive
+from .build import stub_texts
 from .model import CheckResult, Outcome, SubmissionResult
 from .runner import Judge, JudgeOptions
 from .submissions import Submission, SubmissionError, chapter_folder, content_hash, safe_extract, tree_hash
@@ -46,6 +47,10 @@ class Suite:
         reference = courses.load_reference(Path(self.course), chapter) if "hidden" in self.kinds else None
         data = courses.public_data(chapter)
         return chapter, checks, reference, data
+
+    def stubs(self, chapter) -> dict[str, bytes]:
+        """The released stub of each file, as bytes (none in a student's bundle: no reference)."""
+        return {name: text.encode("utf-8") for name, text in stub_texts(Path(self.course), chapter).items()}
 
     def fingerprint(self) -> str:
         course = Path(self.course)
@@ -76,7 +81,7 @@ _JUDGE: Judge | None = None
 def _init_judge(suite: Suite, options: JudgeOptions) -> None:
     global _JUDGE
     chapter, checks, reference, data = suite.load()
-    _JUDGE = Judge(chapter, checks, options, reference=reference, data=data)
+    _JUDGE = Judge(chapter, checks, options, reference=reference, data=data, stubs=suite.stubs(chapter))
     _JUDGE.start()
     if multiprocessing.parent_process() is not None:
         # A pool process ends with os._exit, past atexit: close the zygote cleanly through

@@ -28,18 +28,23 @@ class GeneratedFile:
         return not self.path.is_file() or self.path.read_text(encoding="utf-8") != self.text
 
 
-def generated_files(course: Path, chapter: courses.Chapter) -> list[GeneratedFile]:
-    """Every file ``leedl build`` writes for the chapter, with the text it must have."""
+def stub_texts(course: Path, chapter: courses.Chapter) -> dict[str, str]:
+    """``{file name: the student's stub}``, from the reference; empty where there is none (a bundle)."""
     ref_dir = Path(course) / "solutions" / chapter.name
-    out: list[GeneratedFile] = []
+    out = {}
     for src in sorted(ref_dir.glob("*.py")):
         text = src.read_text(encoding="utf-8")
         if src.name == "__init__.py":
-            stub = text
+            out[src.name] = text
         else:
-            stub = HEADER.format(chapter=chapter.name, file=src.name, short=chapter.short)
-            stub += clear_solutions(text, module=src.stem, filename=str(src))
-        out.append(GeneratedFile(chapter.root / src.name, stub))
+            out[src.name] = (HEADER.format(chapter=chapter.name, file=src.name, short=chapter.short)
+                             + clear_solutions(text, module=src.stem, filename=str(src)))
+    return out
+
+
+def generated_files(course: Path, chapter: courses.Chapter) -> list[GeneratedFile]:
+    """Every file ``leedl build`` writes for the chapter, with the text it must have."""
+    out = [GeneratedFile(chapter.root / name, text) for name, text in stub_texts(course, chapter).items()]
     data_py = chapter.root / "public" / "data.py"
     if data_py.is_file():
         reference = courses.load_reference(Path(course), chapter)

@@ -82,7 +82,7 @@ def _judge(suite: batch.Suite, options: JudgeOptions, fingerprint: str) -> Judge
             old.close()
         chapter, checks, reference, data = suite.load()
         _LOADED[(suite.course, suite.chapter)] = fingerprint
-        judge = Judge(chapter, checks, options, reference=reference, data=data)
+        judge = Judge(chapter, checks, options, reference=reference, data=data, stubs=suite.stubs(chapter))
         judge.start()
         # A worker process ends through multiprocessing's exit path: close the zygote there.
         multiprocessing.util.Finalize(judge, judge.close, exitpriority=10)

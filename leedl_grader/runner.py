@@ -311,8 +311,10 @@ class Judge:
     """Grades submissions of one chapter. Reuses one zygote for every submission."""
 
     def __init__(self, chapter: Chapter, checks: tuple[Check, ...], options: JudgeOptions,
-                 reference=None, data: dict | None = None, workdir: Path | None = None):
+                 reference=None, data: dict | None = None, workdir: Path | None = None,
+                 stubs: dict[str, bytes] | None = None):
         self.chapter = chapter
+        self.stubs = stubs or {}  # file name -> the released stub's bytes
         self.student = ""
         self.checks = checks
         # The chapter's own [limits] (chapter.toml) replace the defaults they name.
@@ -475,6 +477,12 @@ class Judge:
                 if why is not None:
                     file_state[f] = (Outcome.ERROR, why if g == f else f"{why} ({f} imports it)")
                     break
+        for f in present:
+            if file_state[f] is None and self._unchanged(src, self._files[f[:-3]]):
+                # Decided from the bytes: the file and every sibling it imports are the released
+                # stubs, whose exercises all raise NotImplementedError (``leedl validate`` runs the
+                # stubs to prove that they score nothing). No process is started for it.
+                file_state[f] = (Outcome.MISSING, f"{f} is unchanged from the stub: not implemented yet")
         forbidden = forbid.scan_exercises(self.chapter, src, present)
         results = []
         self._usage = {}
@@ -512,6 +520,14 @@ class Judge:
             device=self.options.device, key=key, notes=tuple(notes), enforced=self.enforced(),
             usage=self._usage,
         )
+
+    def _unchanged(self, src: Path, files: list[str]) -> bool:
+        """Whether every file of ``files`` is byte for byte its released stub."""
+        try:
+            return bool(self.stubs) and all(
+                f in self.stubs and (src / f).read_bytes() == self.stubs[f] for f in files)
+        except OSError:
+            return False
 
     def _probe(self, file: str):
         """Import one file in the student's process; None when it imports."""

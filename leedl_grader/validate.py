@@ -181,7 +181,9 @@ def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1
         (tmp / "stubs").mkdir()
         for g in generated_files(course, chapter):
             if g.path.parent == chapter.root:
-                (tmp / "stubs" / g.path.name).write_text(g.text, encoding="utf-8")
+                # One comment line more than the released stub: the judge recognises an unchanged
+                # stub and never runs it; validation must run the stubs to prove they score nothing.
+                (tmp / "stubs" / g.path.name).write_text(g.text + "# validated\n", encoding="utf-8")
         variants = {}
         for v in zoo:
             student = f"{'bug' if v.kind == 'bug' else 'alt'}-{v.name}"
