@@ -42,7 +42,8 @@ CHAPTER = "ch01_optimization"
 
 
 def make_class(dest: Path, copies: int, with_hangs: bool) -> list:
-    examples = [s for s in discover(REPO / "examples" / "submissions" / "ch01") if with_hangs or s.student != "erin"]
+    examples = [s for s in discover(REPO / "solutions" / "ch01_optimization" / "examples")
+                if with_hangs or s.student != "erin"]
     for i in range(copies):
         src = examples[i % len(examples)]
         shutil.copytree(src.path, dest / f"s{i:02d}-{src.student}")

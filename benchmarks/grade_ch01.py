@@ -35,7 +35,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for i in range(n):
-            shutil.copytree(REPO / "solutions" / args.chapter, tmp / "full" / f"s{i:02d}")
+            shutil.copytree(REPO / "solutions" / args.chapter, tmp / "full" / f"s{i:02d}",
+                            ignore=shutil.ignore_patterns("examples", "zoo.toml"))
             (tmp / "empty" / f"e{i:02d}").mkdir(parents=True)
         leedl = [sys.executable, "-m", "leedl_grader.cli", "grade", args.chapter.split("_")[0]]
         rows = [

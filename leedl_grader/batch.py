@@ -56,8 +56,8 @@ class Suite:
         course = Path(self.course)
         root = Path(self.chapter_root) if self.chapter_root else course / "assignments" / self.chapter
         parts = [root / k for k in self.kinds] + [root / "chapter.toml"]
-        if "hidden" in self.kinds:
-            parts.append(course / "solutions" / self.chapter)
+        if "hidden" in self.kinds:  # the reference package (not its zoo or example class)
+            parts += sorted((course / "solutions" / self.chapter).glob("*.py"))
         return tree_hash(parts)
 
 

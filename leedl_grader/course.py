@@ -2,6 +2,10 @@
 
 A *course root* holds ``assignments/`` (and, for instructors, ``solutions/``). A student's
 release bundle is a course root without ``solutions/`` and without hidden suites.
+
+Everything of a chapter that is never released lives beside its reference, in
+``solutions/<chapter>/``: the reference modules (``*.py``), the bug zoo (``zoo.toml``) and the
+example class (``examples/<student>/``).
 """
 
 from __future__ import annotations
@@ -165,8 +169,31 @@ def _with_visibility(c: Check, visibility: str) -> Check:
     return replace(c, visibility=visibility)
 
 
+def reference_dir(course: Path, chapter: Chapter) -> Path:
+    """``solutions/<chapter>``: the reference package, the bug zoo and the example class."""
+    return Path(course) / "solutions" / chapter.name
+
+
+def reference_files(course: Path, chapter: Chapter) -> list[Path]:
+    """The reference package's modules (the zoo and the example class are not part of it)."""
+    return sorted(reference_dir(course, chapter).glob("*.py"))
+
+
+def zoo_path(course: Path, chapter: Chapter) -> Path:
+    return reference_dir(course, chapter) / "zoo.toml"
+
+
+def examples_dir(course: Path, chapter: Chapter) -> Path:
+    """The example class: one folder per student, graded by the README's first command."""
+    return reference_dir(course, chapter) / "examples"
+
+
+# What a copy of the reference package leaves out (shutil.ignore_patterns).
+NOT_REFERENCE = ("__pycache__", "*.pyc", "examples", "zoo.toml")
+
+
 def load_reference(course: Path, chapter: Chapter):
-    path = course / "solutions" / chapter.name
+    path = reference_dir(Path(course), chapter)
     if not (path / "__init__.py").is_file():
         raise CourseError(f"no reference at {path}")
     _ensure_parent("_leedl_reference")

@@ -1,7 +1,8 @@
 """The student bundle: stubs, public checks and their data, a README. Nothing else.
 
-No file from ``solutions/`` and no hidden check ever enters a bundle; ``tests/test_release.py``
-proves it on every chapter.
+The bundle is an allow-list: the generated stubs, ``chapter.toml``, the ``public/`` package and
+a README. No file from ``solutions/`` and no hidden check ever enters it, whatever else lies in
+the chapter's folder; ``tests/test_chapters.py`` proves it on every chapter.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ Hand in the `{name}` folder (or a zip of it). Your files are graded by hidden ch
 they test the same contract more thoroughly (other shapes, dtypes, seeds and edge cases).
 """
 
-_SKIP = {"hidden", "__pycache__"}
-
 
 class ReleaseError(Exception):
     pass
@@ -33,7 +32,8 @@ class ReleaseError(Exception):
 
 def release(course: Path, chapter: courses.Chapter, out: Path) -> Path:
     """Write the bundle to ``out/<chapter>/`` and ``out/README.md``; returns the chapter folder."""
-    stale = [g.path.name for g in generated_files(course, chapter) if g.stale()]
+    generated = generated_files(course, chapter)
+    stale = [g.path.name for g in generated if g.stale()]
     if stale:
         raise ReleaseError(f"assignments/{chapter.name} is out of date ({', '.join(stale)}): "
                            f"run `leedl build {chapter.short}`")
@@ -41,13 +41,12 @@ def release(course: Path, chapter: courses.Chapter, out: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for p in sorted(chapter.root.iterdir()):
-        if p.name in _SKIP or p.name.startswith("."):
-            continue
-        if p.is_dir():
-            shutil.copytree(p, dest / p.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(p, dest / p.name)
+    stubs = [g.path.name for g in generated if g.path.parent == chapter.root]
+    for name in [*stubs, "chapter.toml"]:
+        shutil.copy2(chapter.root / name, dest / name)
+    if (chapter.root / "public").is_dir():
+        shutil.copytree(chapter.root / "public", dest / "public",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
     (Path(out) / "README.md").write_text(
         README.format(name=chapter.name, title=chapter.title, short=chapter.short), encoding="utf-8"
     )

@@ -158,6 +158,9 @@ def tree_hash(paths: list[Path]) -> str:
         base = Path(base)
         if not base.exists():
             continue
+        if base.is_file():  # a file named itself (chapter.toml, a reference module)
+            h.update(base.name.encode() + b"\0" + base.read_bytes() + b"\1")
+            continue
         for p in sorted(base.rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts:
                 h.update(str(p.relative_to(base)).encode() + b"\0" + p.read_bytes() + b"\1")

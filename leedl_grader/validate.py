@@ -1,6 +1,6 @@
 """Validate a chapter: reference full marks, stubs zero, every bug caught, every alternative full.
 
-The bug zoo (``tests/zoo/<chapter>.toml``) lists small textual variants of the reference. Each
+The bug zoo (``solutions/<chapter>/zoo.toml``) lists small textual variants of the reference. Each
 variant is graded as a submission by the same batch machinery TAs use, so validation proves the
 grader as it really runs. A variant is graded only on the exercises whose code can reach the
 lines it changes (in its file, and through the sibling imports of the other files); every other
@@ -63,7 +63,7 @@ class ValidationReport:
 
 
 def load_zoo(course: Path, chapter: courses.Chapter) -> list[Variant]:
-    path = Path(course) / "tests" / "zoo" / f"{chapter.name}.toml"
+    path = courses.zoo_path(course, chapter)
     if not path.is_file():
         return []
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -87,7 +87,7 @@ def variant_text(ref_dir: Path, v: Variant) -> str:
 
 def apply_variant(ref_dir: Path, dest: Path, v: Variant) -> None:
     text = variant_text(ref_dir, v)
-    shutil.copytree(ref_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ref_dir, dest, ignore=shutil.ignore_patterns(*courses.NOT_REFERENCE))
     (dest / v.file).write_text(text, encoding="utf-8")
 
 
@@ -172,12 +172,12 @@ def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1
                     "generated files match the reference" if not stale
                     else f"stale: {', '.join(stale)} (run leedl build)"))
     zoo = load_zoo(course, chapter)
-    ref_dir = course / "solutions" / chapter.name
+    ref_dir = courses.reference_dir(course, chapter)
     suite = Suite(course=str(course), chapter=chapter.name, kinds=("public", "hidden"))
     options = JudgeOptions(mode=mode, device=device)
     with tempfile.TemporaryDirectory(prefix="leedl-validate-") as tmp:
         tmp = Path(tmp)
-        shutil.copytree(ref_dir, tmp / "reference", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ref_dir, tmp / "reference", ignore=shutil.ignore_patterns(*courses.NOT_REFERENCE))
         (tmp / "stubs").mkdir()
         for g in generated_files(course, chapter):
             if g.path.parent == chapter.root:

@@ -19,7 +19,7 @@ def test_validate_passes_on_a_good_zoo(course):
 
 
 def test_validate_fails_when_a_bug_goes_uncaught(course):
-    zoo = course / "tests" / "zoo" / "ch99_demo.toml"
+    zoo = course / "solutions" / "ch99_demo" / "zoo.toml"
     # A "bug" that changes nothing observable cannot be caught: validate must say so.
     zoo.write_text(zoo.read_text().replace('new = "return x.mul_(2)"', 'new = "return 2 * x"'))
     r = CliRunner().invoke(main, ["validate", "ch99", "--seed", "3"], catch_exceptions=False)

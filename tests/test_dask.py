@@ -179,7 +179,7 @@ def test_the_client_never_unpickles_what_a_worker_sends(cluster, tmp_path):
 @pytest.mark.slow
 def test_same_scores_and_outcomes_as_the_local_pool_for_the_ch01_examples(cluster, tmp_path):
     # erin hangs until every time limit of one exercise (minutes): it adds nothing here.
-    subs = [s for s in discover(REPO / "examples" / "submissions" / "ch01") if s.student != "erin"]
+    subs = [s for s in discover(REPO / "solutions" / "ch01_optimization" / "examples") if s.student != "erin"]
     chapter = "ch01_optimization"
     pool, _ = grade(REPO, subs, tmp_path / "pool", chapter=chapter)
     with client_of(cluster) as client, dist.DaskBackend(client) as backend:

@@ -41,7 +41,7 @@ def evasions(name: str) -> dict[str, str]:
 
 def reference_copy(tmp_path, ch):
     dest = tmp_path / ch.name
-    shutil.copytree(REPO / "solutions" / ch.name, dest)
+    shutil.copytree(REPO / "solutions" / ch.name, dest, ignore=shutil.ignore_patterns(*courses.NOT_REFERENCE))
     return dest
 
 

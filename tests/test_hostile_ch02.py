@@ -45,7 +45,7 @@ def graded(tmp_path_factory):
         (subs / case / "centroids.py").write_text(centroids)
     (subs / "honest").mkdir()
     for f in ("digits.py", "conv.py"):
-        shutil.copy(REPO / "examples" / "submissions" / "ch02" / "correct" / f, subs / "honest" / f)
+        shutil.copy(REPO / "solutions" / "ch02_cnn" / "examples" / "correct" / f, subs / "honest" / f)
     out = base / "out"
     r = CliRunner().invoke(main, ["grade", "ch02", str(subs), "--out", str(out), "--jobs", "2", "--seed", "5",
                                   "--course", str(REPO)], catch_exceptions=False)

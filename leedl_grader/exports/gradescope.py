@@ -92,7 +92,7 @@ def build_zip(course: Path, chapter: courses.Chapter, out: Path, *, insecure: bo
         (src / "leedl" / "pyproject.toml").write_text(PYPROJECT.format(version=__version__))
         shutil.copytree(chapter.root, src / "course" / "assignments" / chapter.name, ignore=ignore)
         shutil.copytree(course / "solutions" / chapter.name, src / "course" / "solutions" / chapter.name,
-                        ignore=ignore)
+                        ignore=shutil.ignore_patterns(".*", *courses.NOT_REFERENCE))
         (src / "constraints.txt").write_text(f"torch=={torch_version}\n")
         (src / "setup.sh").write_text(SETUP.replace("{torch}", torch_version))
         flag = " --insecure" if insecure else ""
