@@ -72,19 +72,25 @@ def list_chapters(course: Path | None = None) -> list[tuple[str, str, list[tuple
 
 # --- check --------------------------------------------------------------------------------------
 def _bundle_chapter(name: str, where: Path) -> Path | None:
-    """A released bundle: ``where/<chapter>/chapter.toml`` (or ``where`` itself)."""
-    for d in [where, *sorted(p for p in where.iterdir() if p.is_dir())]:
-        if (d / "chapter.toml").is_file() and name in (d.name, d.name.split("_", 1)[0]):
-            return d
-    return None
+    """A released bundle: ``where/<chapter>/chapter.toml`` (or ``where`` itself). None where
+    ``where`` holds no chapter at all; a LeedlError naming those it holds where ``name`` is none."""
+    found = [d for d in [where, *sorted(p for p in where.iterdir() if p.is_dir())] if (d / "chapter.toml").is_file()]
+    if not found:
+        return None
+    known = [courses.Chapter(d.name, "", d, (), {}) for d in found]
+    try:
+        return courses.match_chapter(name, known, str(where)).root
+    except CourseError as exc:
+        raise LeedlError(str(exc)) from None
 
 
 def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, seed: int | None = None,
           device: str = "cpu", course: Path | None = None, json_out: Path | None = None,
-          plots: Path | None = None) -> SubmissionResult:
+          plots: Path | None = None, select: tuple[str, ...] = ()) -> SubmissionResult:
     """A student's self-check of one working copy (public checks; ``hidden`` where present).
 
-    ``plots``: a folder for the pictures checks offer (PNG; needs the ``plots`` extra)."""
+    ``plots``: a folder for the pictures checks offer (PNG; needs the ``plots`` extra).
+    ``select``: ``-k`` patterns (files or exercises, :func:`course.select_exercises`); default all."""
     cwd = Path.cwd()
     root = Path(course).resolve() if course else courses.find_course()
     if root is not None and (root / "assignments").is_dir():
@@ -94,7 +100,8 @@ def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, 
     else:
         bundle = _bundle_chapter(chapter_name, cwd if path is None else Path(path).resolve().parent)
         if bundle is None:
-            raise LeedlError(f"no chapter {chapter_name!r} here: run inside the released bundle or the course")
+            raise LeedlError(f"no chapter {chapter_name!r} here: {cwd} holds no chapter.toml (run inside the "
+                             "released bundle, or the course, or give the folder: leedl check CHAPTER PATH)")
         ch = courses.load_chapter(bundle)
         root, suite_root, default_path = bundle.parent, str(bundle), bundle
     kinds = ("public",)
@@ -108,7 +115,11 @@ def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, 
     suite = batch.Suite(course=str(root), chapter=ch.name, kinds=kinds, chapter_root=suite_root)
     options = JudgeOptions(mode=sandbox_mode(), device=device,
                            plots_dir=str(Path(plots).resolve()) if plots is not None else None)
-    sub = Submission(target.name if target.name != ch.name else "self-check", target)
+    try:
+        only = courses.select_exercises(ch, select) if select else ()
+    except CourseError as exc:
+        raise LeedlError(str(exc)) from None
+    sub = Submission(target.name if target.name != ch.name else "self-check", target, only=only)
     seed = batch.new_seed() if seed is None else seed
     (result,) = batch.grade_many(suite, [sub], None, options, seed=seed, jobs=1, force=True)
     if json_out is not None:

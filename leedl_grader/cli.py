@@ -60,28 +60,26 @@ def list_(course):
 @click.option("--seed", type=int, default=None, help="Seed for the checks' inputs (default: random).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the result file here.")
-@click.option("--failed-only", is_flag=True, help="List only the checks that did not pass.")
+@click.option("--failed-only", is_flag=True, help="Show only what lost points (no passed exercises, no stubs).")
+@click.option("-k", "select", multiple=True, metavar="PATTERN",
+              help="Only these files or exercises: schedules, optimizers.Adam, adam, 'schedules.*' (repeatable).")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save the pictures checks offer (learned filters, confusion matrix) as PNGs here.")
 @device_option
 @course_option
 @user_errors
-def check(chapter, path, hidden, seed, json_out, failed_only, plots, device, course):
+def check(chapter, path, hidden, seed, json_out, failed_only, select, plots, device, course):
     """Self-check your working copy of CHAPTER (default: ./<chapter>/)."""
+    from . import api, report
+
     console = _console()
     with console.status("checking…"):
         result = api.check(chapter, path, hidden=hidden, seed=seed, device=device, course=course, json_out=json_out,
-                           plots=plots)
-    if failed_only:
-        console.print(report.submission_table(result, show_passed=False))
-        report.render_submission(result, console, verbose=False)
-    else:
-        report.render_submission(result, console)
+                           plots=plots, select=tuple(select))
+    report.render_submission(result, console, failed_only=failed_only,
+                             selected=f"-k {' '.join(select)}" if select else "")
     if plots is not None:
-        saved = sorted(p.name for p in plots.glob("*.png")) if plots.is_dir() else []
-        console.print(f"plots in {plots}/: {', '.join(saved)}" if saved else
-                      "no plots: none of the checks that ran offers one, or matplotlib is missing "
-                      "(pip install 'leedl[plots]')")
+        report.render_plots(plots, console)
     sys.exit(0 if result.passed else 1)
 
 

@@ -10,6 +10,8 @@ example class (``examples/<student>/``).
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import importlib
 import importlib.util
 import json
@@ -111,14 +113,49 @@ def chapters(course: Path) -> list[Chapter]:
     return [load_chapter(p) for p in sorted(base.iterdir()) if (p / "chapter.toml").is_file()]
 
 
-def resolve_chapter(course: Path, name: str) -> Chapter:
-    """``ch01`` or ``ch01_optimization`` -> the chapter."""
-    known = chapters(course)
+def unknown(what: str, name: str, known: list[str], where: str = "", close: str | None = None) -> str:
+    """"no chapter 'ch1' in X; did you mean ch01? (known: ...)": the message for a name not found."""
+    if close is None:  # compared without case, and by the last part of dotted names ("adm" -> Adam)
+        keys = {k.lower(): k for k in known} | {k.rsplit(".", 1)[-1].lower(): k for k in known}
+        near = difflib.get_close_matches(name.lower(), list(keys), n=1, cutoff=0.6)
+        close = keys[near[0]] if near else ""
+    hint = f"; did you mean {close}?" if close else ""
+    return f"no {what} {name!r}{' in ' + where if where else ''}{hint} (known: {', '.join(known) or 'none'})"
+
+
+def match_chapter(name: str, known: list[Chapter], where: str = "") -> Chapter:
+    """``ch01`` or ``ch01_optimization`` -> the chapter; else a CourseError naming the known
+    chapters, with a did-you-mean. Every command that takes a chapter resolves it here."""
     for ch in known:
         if name in (ch.name, ch.short):
             return ch
-    names = ", ".join(ch.name for ch in known) or "none"
-    raise CourseError(f"no chapter {name!r} in {course / 'assignments'} (known: {names})")
+    digits = name.lower().removeprefix("chapter").removeprefix("ch").strip(" _-").split("_", 1)[0]
+    same = [ch.short for ch in known if digits.isdigit() and ch.short[2:].isdigit()
+            and int(ch.short[2:]) == int(digits)]  # "ch1", "1": the chapter of that number
+    same += [ch.short for ch in known if len(name) >= 3 and name.lower() in ch.name.lower()]  # "optim"
+    raise CourseError(unknown("chapter", name, [ch.short for ch in known], where, close=same[0] if same else None))
+
+
+def resolve_chapter(course: Path, name: str) -> Chapter:
+    """``ch01`` or ``ch01_optimization`` (or ``ch1``) -> the chapter."""
+    return match_chapter(name, chapters(course), str(course / "assignments"))
+
+
+def select_exercises(chapter: Chapter, patterns: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The exercises ``-k PATTERN`` selects (any pattern, case-insensitive): a file (``schedules``,
+    ``schedules.py``), an exercise (``optimizers.Adam``, ``Adam``), a part of a name (``decay``)
+    or a glob (``schedules.*``). A pattern that selects nothing is a CourseError with the choices."""
+    names = [e.name for e in chapter.exercises]
+    chosen: set[str] = set()
+    for pat in patterns:
+        p = pat.strip().lower().removesuffix(".py")
+        hit = {n for n in names if p == n.lower().split(".", 1)[0] or p in n.lower()
+               or fnmatch.fnmatch(n.lower(), p)}
+        if not hit:
+            choices = [f[:-3] for f in chapter.files] + names
+            raise CourseError(unknown("file or exercise matching", pat, choices, chapter.name))
+        chosen |= hit
+    return tuple(n for n in names if n in chosen)
 
 
 def _import_package(name: str, path: Path):

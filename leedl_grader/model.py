@@ -75,6 +75,9 @@ class CheckResult:
     kind: str = "correctness"
     ratio: float | None = None  # speed checks: student time / yardstick time (median)
     detail: dict = field(default_factory=dict, compare=False)
+    # What the student's code printed while the check ran (failed checks only; bounded, see
+    # runner.OUTPUT_CHARS). A hidden check's may echo hidden inputs: shown to TAs only.
+    output: str = ""
 
 
 @dataclass(frozen=True)

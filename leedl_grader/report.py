@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from . import results as results_
+from .exports.text import terminal_text
 from .model import Outcome, SubmissionResult, worst_outcome
 
 STYLE = {
@@ -33,66 +35,95 @@ def _pts(x: float) -> str:
     return f"{x:g}"
 
 
+def plain(value) -> Text:
+    """Student-controlled text (messages, prints, names): shown as text, never as markup or control."""
+    return Text(terminal_text(value))
+
+
 def outcome_text(o: Outcome) -> Text:
     return Text(o.value, style=STYLE[o])
 
 
-def submission_table(result: SubmissionResult, *, show_passed: bool = True) -> Table:
-    t = Table(title=f"{result.assignment} — {result.student}", title_justify="left", expand=False)
-    t.add_column("exercise", no_wrap=True)
-    t.add_column("check")
-    t.add_column("outcome", no_wrap=True)
-    t.add_column("points", justify="right", no_wrap=True)
-    t.add_column("message", overflow="fold")
-    last = None
+def _missing_only(rs) -> bool:
+    """An exercise none of whose checks got past "not implemented yet" (a stub, a missing name)."""
+    return all(r.outcome is Outcome.MISSING for r in rs)
+
+
+def _by_exercise(result: SubmissionResult) -> dict[str, list]:
+    order: dict[str, list] = {}
     for r in result.results:
-        if not show_passed and r.outcome is Outcome.PASSED:
+        order.setdefault(r.exercise, []).append(r)
+    return order
+
+
+def exercise_summary(result: SubmissionResult, *, failed_only: bool = False) -> Group:
+    """One line per exercise (outcome, points), the exercises not started collapsed into one line."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)  # outcome
+    grid.add_column(justify="right", no_wrap=True)  # points
+    grid.add_column(overflow="fold")  # exercise
+    stubs = []
+    for e, rs in zip(result.exercises(), _by_exercise(result).values()):
+        if _missing_only(rs) and e.score == 0:
+            stubs.append(e.name)
             continue
-        msg = r.message
-        if r.ratio is not None:
-            msg = (msg + " " if msg else "") + f"[speed {r.ratio:.2f}× the yardstick]"
-        t.add_row(
-            r.exercise if r.exercise != last else "",
-            r.name + ("" if r.visibility == "visible" else " (hidden)"),
-            outcome_text(r.outcome),
-            f"{_pts(r.score)}/{_pts(r.max_score)}",
-            Text(msg),  # plain text: messages quote values such as "[1, 2]", never markup
-        )
-        last = r.exercise
-    return t
+        if failed_only and e.outcome is Outcome.PASSED:
+            continue
+        grid.add_row(outcome_text(e.outcome), f"{_pts(e.score)}/{_pts(e.max_score)}", Text(e.name))
+    parts = [grid] if grid.row_count else []
+    if stubs and not failed_only:
+        n = len(stubs)
+        parts.append(Text.assemble(
+            (f"{n} exercise{'s' if n > 1 else ''} not implemented yet: ", "dim"), Text(", ".join(stubs))))
+    return Group(*parts)
 
 
-def exercise_table(result: SubmissionResult) -> Table:
-    t = Table(title="by exercise", title_justify="left")
-    t.add_column("exercise", no_wrap=True)
-    t.add_column("outcome", no_wrap=True)
-    t.add_column("points", justify="right")
-    for e in result.exercises():
-        t.add_row(e.name, outcome_text(e.outcome), f"{_pts(e.score)}/{_pts(e.max_score)}")
-    return t
+def _check_block(r) -> Group:
+    """A failed check: a heading, then its message and what the code printed on full-width lines."""
+    where = "" if r.visibility == "visible" else " (hidden)"
+    head = Text.assemble(outcome_text(r.outcome), " ", (r.exercise, "bold"), f" · {r.name}{where} · ",
+                         f"{_pts(r.score)}/{_pts(r.max_score)}")
+    msg = r.message or r.outcome.value
+    if r.ratio is not None:
+        msg += f"\n(speed: {r.ratio:.2f}× the yardstick's time)"
+    parts = [head, Padding(plain(msg), (0, 0, 0, 2), expand=False)]  # plain text: student-controlled, never markup
+    if r.output:
+        parts.append(Padding(Text(results_.PRINTED, "dim"), (0, 0, 0, 2), expand=False))
+        parts.append(Padding(plain(r.output.rstrip("\n")), (0, 0, 0, 4), expand=False))
+    return Group(*parts)
 
 
-def render_submission(result: SubmissionResult, console: Console, *, verbose: bool = True) -> None:
-    if verbose:
-        console.print(submission_table(result))
-    console.print(exercise_table(result))
+def failed_checks(result: SubmissionResult) -> list[Group]:
+    """One block per check that lost points, except those of exercises not started (summarised)."""
+    by = _by_exercise(result)
+    return [_check_block(r) for rs in by.values() if not (_missing_only(rs) and sum(x.score for x in rs) == 0)
+            for r in rs if r.outcome is not Outcome.PASSED]
+
+
+def render_submission(result: SubmissionResult, console: Console, *, failed_only: bool = False,
+                      selected: str = "") -> None:
+    """The self-check report: a summary per exercise, then one block per failed check (80 columns up)."""
+    title = Text.assemble((f"{result.assignment}", "bold"), " — ", plain(result.student))
+    if selected:
+        title.append(f" ({selected})", "dim")
+    console.print(title)
+    console.print(exercise_summary(result, failed_only=failed_only))
+    for block in failed_checks(result):
+        console.print()
+        console.print(block)
+    console.print()
     for note in result.notes:
-        console.print(Text.assemble(("note: ", "yellow"), note))
+        console.print(Text.assemble(("note: ", "yellow"), plain(note)))
     for line in results_.fault_lines(result):
-        console.print(Text.assemble(("grader fault: ", "bold red"), line))
-    if result.enforced:
-        console.print(Text("limits: " + "; ".join(result.enforced), style="dim"))
+        console.print(Text.assemble(("grader fault: ", "bold red"), plain(line)))
     style = "green" if result.passed else "yellow"
-    console.print(
-        Panel(
-            Text.assemble(
-                ("total ", "bold"), (f"{_pts(result.score)}/{_pts(result.max_score)}", f"bold {style}"),
-                f"   seed {result.seed}   {SANDBOX_NOTE.get(result.sandbox, result.sandbox)}   "
-                f"{result.execution_time:.1f} s",
-            ),
-            expand=False,
-        )
-    )
+    console.print(Text.assemble(
+        ("total ", "bold"), (f"{_pts(result.score)}/{_pts(result.max_score)}", f"bold {style}"),
+        f"   seed {result.seed}   {result.execution_time:.1f} s"))
+    sandbox = SANDBOX_NOTE.get(result.sandbox, result.sandbox)
+    console.print(Text(f"sandbox: {sandbox}", style="dim"))
+    if result.enforced and any(r.outcome is Outcome.MEMORY for r in result.results):
+        console.print(Text("limit: " + result.enforced[0], style="dim"))  # the memory limit, where it was hit
 
 
 def histogram(totals: list[float], maximum: float, bins: int = 10, width: int = 40) -> Text:
@@ -122,14 +153,14 @@ def batch_table(results: list[SubmissionResult], exercises: list[str]) -> Table:
         ex = r.exercises()
         worst = worst_outcome(e.outcome for e in ex)
         lost = [f"{e.name} ({_pts(e.score)}/{_pts(e.max_score)})" for e in ex if e.score < e.max_score]
-        t.add_row(r.student, f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst), Text(", ".join(lost) or "—"))
+        t.add_row(plain(r.student), f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst), Text(", ".join(lost) or "—"))
     return t
 
 
 def render_batch(results: list[SubmissionResult], exercises: list[str], console: Console,
                  skipped: int = 0) -> None:
     if not results:
-        console.print("[yellow]no submissions graded[/]")
+        console.print(Text("no submissions graded", "yellow"))
         return
     console.print(batch_table(results, exercises))
     faulty = [r for r in results if r.faults]
@@ -137,7 +168,7 @@ def render_batch(results: list[SubmissionResult], exercises: list[str], console:
         lines = [Text(f"the grader itself failed on {sum(len(r.faults) for r in faulty)} check(s) of "
                       f"{len(faulty)} submission(s); those checks scored 0 through no fault of the student: "
                       "fix the check and regrade them (--force)")]
-        lines += [Text(f"{r.student}: {line}") for r in faulty for line in results_.fault_lines(r)[:5]]
+        lines += [plain(f"{r.student}: {line}") for r in faulty for line in results_.fault_lines(r)[:5]]
         console.print(Panel(Group(*lines), title="grader faults", style="red", expand=False))
     maximum = max(r.max_score for r in results)
     totals = [r.score for r in results]
@@ -158,3 +189,13 @@ def render_chapters(rows: list[tuple[str, str, list[tuple[str, float, float]]]],
             t.add_row(ex, _pts(pub), _pts(hid))
         t.add_row(Text("total", style="bold"), _pts(sum(e[1] for e in exercises)), _pts(sum(e[2] for e in exercises)))
         console.print(t)
+
+
+def render_plots(folder, console: Console) -> None:
+    """Where ``--plots`` put its pictures, or why there are none."""
+    from pathlib import Path
+
+    saved = sorted(p.name for p in Path(folder).glob("*.png")) if Path(folder).is_dir() else []
+    console.print(Text(f"plots in {folder}/: {', '.join(saved)}") if saved else Text(
+        "no plots: none of the checks that ran offers one, or matplotlib is missing "
+        "(pip install 'leedl[plots]')"))

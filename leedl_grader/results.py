@@ -22,13 +22,14 @@ from .model import CheckResult, Outcome, SubmissionResult
 
 RECORD_FORMAT = 1
 _SPEED = " (speed: {:.2f}x the yardstick's time)"
+PRINTED = "printed by your code during this check:"
 
 
 # --- the one serialisation of the model: every field, both ways -----------------------------------
 def _check_record(r: CheckResult) -> dict:
     return {"name": r.name, "exercise": r.exercise, "outcome": r.outcome.value, "score": r.score,
             "max_score": r.max_score, "message": r.message, "visibility": r.visibility, "duration": r.duration,
-            "kind": r.kind, "ratio": r.ratio, "detail": wire.to_json(dict(r.detail))}
+            "kind": r.kind, "ratio": r.ratio, "detail": wire.to_json(dict(r.detail)), "output": r.output}
 
 
 def to_record(result: SubmissionResult) -> dict:
@@ -49,7 +50,8 @@ def from_record(d: dict) -> SubmissionResult:
         CheckResult(name=t["name"], exercise=t["exercise"], outcome=Outcome(t["outcome"]), score=float(t["score"]),
                     max_score=float(t["max_score"]), message=t["message"], visibility=t["visibility"],
                     duration=float(t["duration"]), kind=t["kind"],
-                    ratio=None if t["ratio"] is None else float(t["ratio"]), detail=wire.from_json(t["detail"]))
+                    ratio=None if t["ratio"] is None else float(t["ratio"]), detail=wire.from_json(t["detail"]),
+                    output=str(t.get("output", "")))
         for t in d["results"]
     )
     return SubmissionResult(
@@ -68,6 +70,8 @@ def test_json(r: CheckResult) -> dict:
         output = f"[{outcome}] {r.message}"
     if r.ratio is not None:
         output += _SPEED.format(r.ratio)
+    if r.output and r.visibility == "visible":  # a hidden check's prints may echo hidden inputs: TAs only
+        output += "\n" + PRINTED + "\n" + r.output
     return {
         "name": f"{r.exercise}: {r.name}",
         "exercise": r.exercise,

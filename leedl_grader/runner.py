@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, cgroup, forbid, trained, uidbox
+from . import __version__, cgroup, forbid, printed, trained, uidbox
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
@@ -67,6 +67,7 @@ class Context:
         self._file = check.exercise.partition(".")[0]
         self.ratio: float | None = None
         self.plots: list[str] = []
+        self.logs: list[Path] = []  # the output logs of the sandboxes this check used (printed.py)
 
     def artifact(self, name: str, data: dict) -> None:
         """Plain data a picture can be made of (filters, a confusion matrix). Saved as PNGs only when
@@ -100,6 +101,7 @@ class Context:
             worker = self._judge.worker(str(target or self._file).partition(".")[0])
         if id(worker) not in self._cpu_used:
             self._cpu_used[id(worker)] = (worker, worker.cpu())
+            self.logs.append(worker.log)
         start = self._cpu_used[id(worker)][1]
         try:
             reply = worker.request(message, deadline=self._deadline, cpu_deadline=start + self._cpu_left(worker))
@@ -334,6 +336,7 @@ class Judge:
         self._usage: dict = {}
         self._spent: Spent | None = None
         self._judge_group: cgroup.JudgeGroup | None = None
+        self._printed = printed.Logs()
         torch.set_num_threads(1)
 
     def start(self) -> None:
@@ -455,6 +458,7 @@ class Judge:
         """Grade one submission folder; with ``only``, just the checks of those exercises."""
         t0 = time.perf_counter()
         self.student = student
+        self._printed.reset()
         checks = [c for c in self.checks if not only or c.exercise in only]
         needed = {c.exercise.split(".", 1)[0] + ".py" for c in checks}
         src = Path(src)
@@ -545,30 +549,38 @@ class Judge:
         except WorkerLost as lost:
             if w is not None:
                 self.lose(w)
-            return Outcome(lost.outcome), f"{file} could not be imported: {lost.message}"
+            return (Outcome(lost.outcome), f"{file} could not be imported: {lost.message}",
+                    self._printed.take([w.log]) if w is not None else "")
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
             if err.get("outcome") == Outcome.FORBIDDEN.value:
-                return Outcome.FORBIDDEN, f"{file}: {str(err.get('message'))[:1000]}"
-            return Outcome.ERROR, f"{file} could not be imported: {err.get('type')}: {str(err.get('message'))[:1000]}"
-        return None
+                return Outcome.FORBIDDEN, f"{file}: {str(err.get('message'))[:1000]}", ""
+            return (Outcome.ERROR, f"{file} could not be imported: {err.get('type')}: {str(err.get('message'))[:1000]}",
+                    self._printed.take([w.log]))
+        return None  # what the import printed goes with the first check of the file
 
     def _run_check(self, check: Check, seed: int, file_state: dict, forbidden: dict) -> CheckResult:
         ex = self.chapter.exercise(check.exercise)
 
-        def result(outcome: Outcome, message: str, fraction: float = 0.0, ratio=None, started=None, detail=None):
+        ctx = None
+
+        def result(outcome: Outcome, message: str, fraction: float = 0.0, ratio=None, started=None, detail=None,
+                   output=None):
+            if output is None:  # what the student's code printed during the check: kept where it lost points
+                output = self._printed.take(ctx.logs) if ctx is not None else ""
             return CheckResult(
                 name=check.name, exercise=check.exercise, outcome=outcome,
                 score=round(check.points * fraction, 6), max_score=check.points, message=message,
                 visibility=check.visibility, kind=check.kind, ratio=ratio,
                 duration=round(time.perf_counter() - started, 3) if started else 0.0, detail=detail or {},
+                output=output if outcome is not Outcome.PASSED else "",
             )
 
         if ex.name in forbidden:
             return result(Outcome.FORBIDDEN, forbidden[ex.name])
         state = file_state.get(ex.file)
         if state is not None:
-            return result(state[0], state[1])
+            return result(state[0], state[1], output=state[2] if len(state) > 2 else "")
         started = time.perf_counter()
         ctx = Context(self, check, seed, self.reference, self.data)
         with self._device_lock():

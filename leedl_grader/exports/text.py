@@ -51,3 +51,13 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._@+-]+")
 def file_stem(name: str) -> str:
     """A name usable as a file name in an export folder (as leedl names students: submissions.py)."""
     return _UNSAFE_NAME.sub("_", str(name).strip()).strip("._") or "student"
+
+
+# Terminal control: C0 controls but tab and newline, DEL and C1 controls (ESC starts colour codes,
+# cursor moves, title changes; CR rewrites a line). Shown as visible escapes, never interpreted.
+_TERMINAL_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(value) -> str:
+    """Student text as a terminal may show it: every control character as a visible ``\\xNN``."""
+    return _TERMINAL_BAD.sub(lambda m: f"\\x{ord(m.group()):02x}", "" if value is None else str(value))
