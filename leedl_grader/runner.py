@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, cgroup, forbid, printed, trained, uidbox
+from . import __version__, cgroup, explain, forbid, printed, trained, uidbox
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
@@ -62,6 +62,7 @@ class Context:
         wall, cpu = judge.limits_for(check) if hasattr(judge, "limits_for") else (
             check.timeout, check.cpu_limit or check.timeout)
         self._deadline = time.monotonic() + wall
+        self._wall = wall
         self._cpu_budget = cpu
         self._cpu_used: dict[int, tuple] = {}  # id(worker) -> (worker, CPU seconds at its first request)
         self._file = check.exercise.partition(".")[0]
@@ -96,6 +97,7 @@ class Context:
         return self._cpu_budget - used
 
     def _request(self, message, worker=None):
+        message_sent = message
         if worker is None:
             target = message.get("target") if isinstance(message, dict) else None
             worker = self._judge.worker(str(target or self._file).partition(".")[0])
@@ -105,8 +107,11 @@ class Context:
         start = self._cpu_used[id(worker)][1]
         try:
             reply = worker.request(message, deadline=self._deadline, cpu_deadline=start + self._cpu_left(worker))
-        except WorkerLost:
+        except WorkerLost as lost:
             self._judge.lose(worker)
+            if lost.outcome == "timeout" and self._cpu_budget is not None:
+                raise WorkerLost("timeout", timeout_message(lost, self._wall, self._cpu_budget, "this check")) \
+                    from None
             raise
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
@@ -116,6 +121,13 @@ class Context:
             text = message if kind in ("Missing", "ForbiddenOp") else f"{kind}: {message}{where}"
             if kind == "NotImplementedError":
                 text = f"not implemented yet{where}"
+            elif kind not in ("Missing", "ForbiddenOp"):
+                trace = [str(t)[:300] for t in err.get("trace") or [] if isinstance(t, str)][-explain.MAX_FRAMES:]
+                if trace:  # the student's own frames, as their process reported them
+                    text += "\ntraceback (your code, innermost last):\n" + "\n".join(f"  {t}" for t in trace)
+                given = explain.inputs(message_sent)
+                if given:  # described here, from what the judge sent
+                    text += "\n" + given
             raise StudentError(kind, text, outcome=str(err.get("outcome", "error")))
         return reply["ok"]
 
@@ -267,6 +279,20 @@ class Context:
             ratios.append(ts / ty)
         self.ratio = statistics.median(ratios)
         return self.ratio
+
+
+def timeout_message(lost: WorkerLost, wall: float, cpu: float, what: str) -> str:
+    """"time limit exceeded: 20 s of wall time and 20 s of CPU time for this check; the code was at
+    schedules.py:12 in step_decay (as its process reported)"."""
+    kind = "CPU time" if lost.message.startswith("CPU") else "time"
+    text = f"{kind} limit exceeded: {wall:.3g} s of wall time and {cpu:.3g} s of CPU time for {what}"
+    if "sandbox's total" in lost.message:
+        text = lost.message
+    if lost.where:
+        text += f"; the code was at {lost.where} when stopped (as its process reported)"
+    else:
+        text += "; where the code was is unknown (its process did not say)"
+    return text
 
 
 def side_properties_pay_with_the_work(results: list[CheckResult]) -> list[CheckResult]:
@@ -537,19 +563,20 @@ class Judge:
         """Import one file in the student's process; None when it imports."""
         stem = file[:-3]
         w = None
+        limit = IMPORT_TIMEOUT
+        if self._spent is not None and self._spent.left() is not None:
+            limit = min(limit, max(self._spent.left(), 0.5))
+        limit *= self.options.timeout_scale
         try:
             w = self.worker(stem)
-            limit = IMPORT_TIMEOUT
-            if self._spent is not None and self._spent.left() is not None:
-                limit = min(limit, max(self._spent.left(), 0.5))
-            limit *= self.options.timeout_scale
             deadline = time.monotonic() + limit
             reply = w.request({"driver": "probe", "target": stem, "spec": {}}, deadline=deadline,
                               cpu_deadline=w.cpu() + limit)
         except WorkerLost as lost:
             if w is not None:
                 self.lose(w)
-            return (Outcome(lost.outcome), f"{file} could not be imported: {lost.message}",
+            message = timeout_message(lost, limit, limit, "importing it") if lost.outcome == "timeout" else lost.message
+            return (Outcome(lost.outcome), f"{file} could not be imported: {message}",
                     self._printed.take([w.log]) if w is not None else "")
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}

@@ -14,13 +14,15 @@ reply (a tensor subclass could compute lazily) all run under a
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import os
+import signal
 import socket
 import sys
 import traceback
 
-from . import wire
+from . import explain, wire
 from .channel import ChannelClosed, recv_frame, send_frame
 from .drivers import DRIVERS, OpTracer
 
@@ -80,7 +82,12 @@ def _error(exc: BaseException, package_dir: str) -> dict:
         message = str(exc)
     if isinstance(exc, SyntaxError):
         message = f"{exc.msg} ({os.path.basename(exc.filename or '')}, line {exc.lineno})"
-    return {"type": kind, "message": message[:2000], "outcome": outcome, "where": where}
+    try:  # the traceback, limited to the student's own files
+        trace = explain.own_frames(traceback.extract_tb(exc.__traceback__), package_dir)
+    except Exception:  # noqa: BLE001 - a frame whose source cannot be read
+        trace = []
+    return {"type": kind, "message": message[:2000], "outcome": outcome, "where": where,
+            "trace": [t[:300] for t in trace]}
 
 
 def handle(sub: Submission, request) -> dict:
@@ -136,9 +143,15 @@ def _flush() -> None:
             pass
 
 
-def serve(sock: socket.socket, package: str, root: str, forbidden_ops: dict | None = None) -> None:
-    """Answer requests until the judge closes the channel. Never returns normally."""
+def serve(sock: socket.socket, package: str, root: str, forbidden_ops: dict | None = None,
+          where_fd: int = -1) -> None:
+    """Answer requests until the judge closes the channel. Never returns normally.
+
+    ``where_fd``: where Python's stack goes when the judge, about to stop the process for time,
+    sends SIGUSR1 (faulthandler writes it from its C handler, even in a tight loop)."""
     sys.path.insert(0, root)
+    if where_fd >= 0 and hasattr(faulthandler, "register"):
+        faulthandler.register(signal.SIGUSR1, file=where_fd, all_threads=True)
     for stream in (sys.stdout, sys.stderr):  # prints reach the log as they happen (printed.py reads it)
         try:
             stream.reconfigure(line_buffering=True, write_through=True)

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import wire
+from . import explain, wire
 from .cgroup import Group
 from .channel import ChannelClosed, Deadline, recv_frame, send_frame
 from .sandbox import STRICT, Limits
@@ -35,10 +35,11 @@ _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES"
 class WorkerLost(Exception):
     """The student's process broke a limit or died. ``outcome`` is the engine's outcome name."""
 
-    def __init__(self, outcome: str, message: str):
+    def __init__(self, outcome: str, message: str, where: str = ""):
         super().__init__(message)
         self.outcome = outcome
         self.message = message
+        self.where = where  # a timeout: the line the code was at, as the student's process reported it
 
 
 class Zygote:
@@ -106,6 +107,8 @@ class Worker:
                  limits: Limits, scratch: Path, uid: int, forbidden_ops: dict | None = None,
                  group: Group | None = None):
         self.log = Path(scratch) / "output.log"
+        self.where_log = Path(scratch) / "where.log"
+        self.package = package
         scratch.mkdir(parents=True, exist_ok=True)
         # The submission's cgroup (memory, processes, CPU of all its processes), joined by the
         # sandbox's first process before anything else runs there.
@@ -113,6 +116,7 @@ class Worker:
         self._oom0 = group.oom_kills() if group is not None else 0
         req = {"src": os.path.abspath(src), "package": package, "files": files, "mode": mode, "uid": uid,
                "limits": asdict(limits), "scratch": str(scratch), "log": str(self.log),
+               "where": str(self.where_log),
                "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v},
                "cgroup": group.procs_files if group is not None else [],
                "cgroup_memory": group is not None and group.caps_memory}
@@ -187,15 +191,16 @@ class Worker:
     def request(self, message, *, deadline: float, cpu_deadline: float | None):
         def poll():
             if cpu_deadline is not None and self.cpu() > cpu_deadline:
-                raise WorkerLost("timeout", "CPU time limit exceeded")
+                raise WorkerLost("timeout", "CPU time limit exceeded", self.stopped_at())
 
         try:
             send_frame(self.chan, wire.encode(message))
             reply = wire.decode(recv_frame(self.chan, deadline=deadline, poll=poll))
         except Deadline:
+            where = self.stopped_at()
             self.kill()
-            raise self._memory_or(WorkerLost("timeout", "time limit exceeded (the code did not return in time)")) \
-                from None
+            raise self._memory_or(WorkerLost("timeout", "time limit exceeded (the code did not return in time)",
+                                             where)) from None
         except WorkerLost as lost:
             self.kill()
             raise self._memory_or(lost) from None
@@ -228,6 +233,41 @@ class Worker:
             return WorkerLost("crashed", f"the process died from signal {signal.Signals(sig).name}")
         code = os.WEXITSTATUS(status)
         return WorkerLost("crashed", f"the process exited with code {code} while running (sys.exit / os._exit?)")
+
+    def stopped_at(self, wait: float = 0.5) -> str:
+        """Ask the student's process where it is (SIGUSR1: faulthandler dumps its stack) and return
+        the innermost line of the student's files, ``file.py:12 in fn``, or "" (no answer in time).
+        The process could forge this: it explains a timeout, never decides one."""
+        if self.exit_status is not None:
+            return ""
+        try:
+            start = self.where_log.stat().st_size
+        except OSError:
+            start = 0
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGUSR1)
+            else:
+                os.kill(self.pid, signal.SIGUSR1)
+        except (ProcessLookupError, PermissionError, OSError):
+            return ""
+        deadline, last = time.monotonic() + wait, start
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                size = self.where_log.stat().st_size
+            except OSError:
+                return ""
+            if size > start and size == last:  # written, and no longer growing
+                break
+            last = size
+        try:
+            with open(self.where_log, "rb") as f:
+                f.seek(start)
+                dump = f.read(64 * 1024).decode(errors="replace")
+        except OSError:
+            return ""
+        return explain.stopped_at(dump, self.package)
 
     def log_tail(self, n: int = 4000) -> str:
         try:

@@ -91,6 +91,9 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
 
 def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     log_fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # Where the code is when the judge stops it for time: Python's stack, written by faulthandler on
+    # SIGUSR1 (as the student's process reports it; see explain.stopped_at).
+    where_fd = os.open(req["where"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if req.get("where") else -1
     groups = req.get("cgroup") or []
     if groups:  # first of all: everything this process and its children do is counted there
         try:
@@ -111,7 +114,7 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
-    keep = {0, 1, 2, chan.fileno()}
+    keep = {0, 1, 2, chan.fileno(), where_fd}
     for fd in _open_fds():
         if fd not in keep:
             try:
@@ -123,7 +126,7 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.dont_write_bytecode = True
-    worker.serve(chan, req["package"], root, req.get("forbidden_ops") or {})
+    worker.serve(chan, req["package"], root, req.get("forbidden_ops") or {}, where_fd=where_fd)
 
 
 def _open_fds() -> list[int]:

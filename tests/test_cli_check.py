@@ -30,7 +30,7 @@ def test_failures_exit_one_with_a_diff(course, tmp_path):
 
 def test_stubs_are_missing_not_errors(course, tmp_path):
     r = run("check", "ch99", course / "assignments" / "ch99_demo")
-    assert r.exit_code == 1 and "missing" in r.output and "not implemented" in r.output
+    assert r.exit_code == 1 and "1 exercise not implemented yet: ops.double" in r.output
 
 
 def test_hidden_flag_runs_hidden_checks_for_instructors(course, tmp_path):

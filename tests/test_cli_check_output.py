@@ -1,0 +1,97 @@
+"""`leedl check` as a student reads it: what the code printed, where it failed or hung, which
+chapter was meant, and only the exercises asked for. Through the CLI, at 80 columns."""
+
+import json
+
+from click.testing import CliRunner
+from conftest import GOOD_OPS, write_submission
+
+from leedl_grader.cli import main
+from leedl_grader.model import CheckResult, Outcome
+from leedl_grader import results
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(map(str, args)), catch_exceptions=False, env={"COLUMNS": "80"})
+
+
+PRINTS = GOOD_OPS.replace("return x * 2", "print('[bold]x[/] \\x1b[31mred', x.shape)\n    return x * 3")
+
+
+def test_what_a_failing_check_printed_is_shown_as_text_and_kept(course, tmp_path):
+    work = write_submission(tmp_path, "mine", "print('at import')\n" + PRINTS)
+    r = run("check", "ch99", work, "--json", tmp_path / "r.json")
+    assert r.exit_code == 1
+    assert all(len(line) <= 80 for line in r.output.splitlines()), r.output
+    assert "printed by your code during this check:" in r.output
+    assert "at import" in r.output  # a print at import goes with the file's first check
+    assert "[bold]x[/] \\x1b[31mred torch.Size([4])" in r.output  # markup literal, the escape inert
+    assert "\x1b" not in r.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    (test,) = data["tests"]
+    assert test["outcome"] == "failed" and "[bold]x[/] \x1b[31mred" in test["output"]
+    (rec,) = data["leedl"]["results"]
+    assert rec["output"] == "at import\n[bold]x[/] \x1b[31mred torch.Size([4])\n"  # the record keeps it as printed
+
+
+def test_a_passing_check_keeps_no_output(course, tmp_path):
+    work = write_submission(tmp_path, "mine", GOOD_OPS.replace("return x * 2", "print('hi')\n    return x * 2"))
+    r = run("check", "ch99", work, "--json", tmp_path / "r.json")
+    assert r.exit_code == 0 and "hi" not in r.output
+    assert json.loads((tmp_path / "r.json").read_text())["leedl"]["results"][0]["output"] == ""
+
+
+def test_hidden_prints_are_for_tas_only():
+    def cr(visibility):
+        return CheckResult(name="c", exercise="ops.double", outcome=Outcome.FAILED, score=0, max_score=1,
+                           message="wrong", visibility=visibility, output="hidden input 42\n")
+
+    assert "hidden input 42" not in results.test_json(cr("hidden"))["output"]  # what Gradescope shows the student
+    assert "hidden input 42" in results.test_json(cr("visible"))["output"]
+    r = cr("hidden")
+    assert results.from_record(json.loads(json.dumps(to_record_of(r)))).results[0] == r  # lossless, output included
+
+
+def to_record_of(check):
+    from leedl_grader.model import SubmissionResult
+
+    return results.to_record(SubmissionResult(student="s", assignment="ch99_demo", seed=1, sandbox="strict",
+                                      leedl_version="0", results=(check,)))
+
+
+def test_an_exception_shows_the_students_frames_and_the_inputs(course, tmp_path):
+    src = GOOD_OPS.replace("return x * 2", "return _helper(x)") + "\n\ndef _helper(x):\n    return x[10]\n"
+    work = write_submission(tmp_path, "mine", src)
+    r = run("check", "ch99", work)
+    assert r.exit_code == 1
+    text = " ".join(r.output.split())
+    assert "IndexError" in text
+    assert "traceback (your code, innermost last):" in text
+    assert "ops.py:7 in double: return _helper(x)" in text and "in _helper: return x[10]" in text
+    assert "called with: Tensor(4,) float32" in text
+    assert "leedl_grader" not in text  # no frame of the grader's
+
+
+def test_an_infinite_loop_says_the_limit_and_the_line(course, tmp_path):
+    src = GOOD_OPS.replace("return x * 2", "while True:\n        x = x + 0")
+    work = write_submission(tmp_path, "mine", src)
+    r = run("check", "ch99", work)
+    assert r.exit_code == 1
+    text = " ".join(r.output.split())
+    assert "time limit exceeded: 5 s of wall time" in text
+    assert any(f"the code was at ops.py:{n} in double when stopped (as its process reported)" in text for n in (7, 8))
+
+
+def test_an_unknown_chapter_names_the_known_ones(course, tmp_path):
+    r = CliRunner().invoke(main, ["check", "ch9"])
+    assert r.exit_code == 1
+    assert "no chapter 'ch9'" in r.output and "did you mean ch99?" in r.output and "known: ch99" in r.output
+
+
+def test_k_selects_exercises_and_refuses_what_matches_nothing(course, tmp_path):
+    work = write_submission(tmp_path, "mine", GOOD_OPS)
+    r = run("check", "ch99", work, "--hidden", "-k", "softplus", "--json", tmp_path / "r.json")
+    assert r.exit_code == 0, r.output
+    assert {t["exercise"] for t in json.loads((tmp_path / "r.json").read_text())["tests"]} == {"ops.softplus"}
+    r = run("check", "ch99", work, "-k", "dobule")
+    assert r.exit_code == 1 and "did you mean ops.double?" in r.output
