@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["chapter_times"]  # prints the seconds each chapter adds to the suite
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_COURSE = Path(__file__).resolve().parent / "fixtures" / "course"
 
