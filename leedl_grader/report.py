@@ -153,7 +153,8 @@ def batch_table(results: list[SubmissionResult], exercises: list[str]) -> Table:
         ex = r.exercises()
         worst = worst_outcome(e.outcome for e in ex)
         lost = [f"{e.name} ({_pts(e.score)}/{_pts(e.max_score)})" for e in ex if e.score < e.max_score]
-        t.add_row(plain(r.student), f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst), Text(", ".join(lost) or "—"))
+        t.add_row(plain(r.student), f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst),
+                  Text(", ".join(lost) or "—"))
     return t
 
 

@@ -6,9 +6,9 @@ import json
 from click.testing import CliRunner
 from conftest import GOOD_OPS, write_submission
 
+from leedl_grader import results
 from leedl_grader.cli import main
 from leedl_grader.model import CheckResult, Outcome
-from leedl_grader import results
 
 
 def run(*args):

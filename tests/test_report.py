@@ -3,7 +3,6 @@
 import io
 
 import pytest
-
 from rich.console import Console
 
 from leedl_grader import report
