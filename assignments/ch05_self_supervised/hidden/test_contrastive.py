@@ -6,7 +6,7 @@ import torch
 from leedl_grader.checks import check, expect
 from leedl_grader.compare import assert_close, assert_equal
 
-from ._digits import digits_split
+from ._digits import digits_split, recogniser
 
 F64, F32 = torch.float64, torch.float32
 # float64: a (2N)×(2N) similarity matrix of unit vectors and a log-sum-exp per row: ~1e-15 of
@@ -125,24 +125,31 @@ def augment_uses_generator(ctx):
     expect(not torch.equal(a, c), "two different generator seeds gave the same views")
 
 
-# An RBF support-vector classifier trained here on the clean training split recognises 0.99 of
-# the clean test split and about 0.36 of the reference's views (strong views: ±20° rotations,
-# ±20 % scaling, 1-px shifts, noise, erased patches — what contrastive learning needs), against
-# 0.10 for chance, 0.11 for random images and 0.06 for digits shifted by two pixels. Views below
-# this bar no longer show the digit they came from.
-LABEL_KEPT = 0.2
+# The judge's recogniser (_digits.recogniser: an RBF support-vector classifier fitted on the clean
+# training split and on the judge's own views of it, rotated, scaled, shifted, noisy, partly
+# erased) recognises, out of three views of each of the 450 test images: 0.82–0.85 of the
+# reference's, 0.91 of views without rotation, scaling or erasing, 0.75–0.80 of views at ±30° and
+# ±30 %; but 0.57–0.59 where half the views are mirrored (a 2, 3, 5 or 7 mirrored is no digit),
+# 0.41 for zooms onto 45–75 % of the side, 0.36 for quarter turns, 0.10 for inverted images.
+# The bar sits between: 0.7. Its false-failure rate for the reference: even counting the three
+# views of an image as one draw (450 draws), the accuracy's standard deviation is at most
+# sqrt(0.25 / 450) = 0.024, and 0.83 − 0.70 is more than 5 of them: below 1e-6 (Hoeffding:
+# 2·exp(−2·450·0.13²) ≈ 5e-7).
+LABEL_KEPT = 0.7
+VIEWS = 3
 
 
 @check("contrastive.augment_digits", points=2)
 def augment_preserves_labels(ctx):
-    """A classifier of clean digits (trained here) still recognises the views of the test split
-    well above chance: accuracy ≥ 0.2, against 0.1 for chance and about 0.36 for the reference."""
-    from sklearn.svm import SVC
-
+    """The judge's recogniser of digits (trained here on clean digits and on rotated, scaled,
+    shifted, noisy and erased ones) recognises ≥ 0.7 of three views of each test image: views
+    may be strong, but a mirrored digit or a zoom onto one stroke is no longer the digit."""
     g = ctx.generator()
-    xtr, ytr, xte, yte = digits_split()
-    clf = SVC(C=10.0, gamma="scale").fit(xtr.reshape(len(xtr), -1).double().numpy(), ytr.numpy())
-    (v,) = _aug(ctx, xte.to(ctx.device), [randint(g, 0, 2**30)])
-    acc = float(clf.score(v.reshape(len(v), -1).double().numpy(), yte.numpy()))
-    expect(acc >= LABEL_KEPT, f"a classifier of clean digits recognises only {acc:.3f} of the views (≥ {LABEL_KEPT} "
-                              "expected, chance is 0.1): the augmentation destroys the digit")
+    _, _, xte, yte = digits_split()
+    views = _aug(ctx, xte.to(ctx.device), [randint(g, 0, 2**30) for _ in range(VIEWS)])
+    x = torch.cat(views).reshape(-1, 64).double().numpy()  # the judge's work after the student's call
+    acc = float((torch.as_tensor(recogniser().predict(x)) == torch.cat([yte] * VIEWS)).double().mean())
+    expect(acc >= LABEL_KEPT, f"a recogniser of digits (trained on clean, rotated, scaled, shifted, noisy and erased "
+                              f"digits) recognises only {acc:.3f} of the views (≥ {LABEL_KEPT} expected; about 0.83 for "
+                              "views that keep their digit): the augmentation changes what digit is shown (a flip, "
+                              "a crop too tight, a turn too far?)")
