@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, cgroup, explain, forbid, printed, trained, uidbox
+from . import __version__, cgroup, explain, forbid, gpu, printed, trained, uidbox
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
 from .drivers import OpTracer, synchronize
 from .model import Check, CheckResult, Outcome, SubmissionResult
-from .sandbox import UID, Limits, enforced, uid_for
+from .sandbox import STRICT, UID, Limits, enforced, uid_for
 from .workers import Worker, WorkerLost, Zygote
 
 IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
@@ -128,7 +128,8 @@ class Context:
                 given = explain.inputs(message_sent)
                 if given:  # described here, from what the judge sent
                     text += "\n" + given
-            raise StudentError(kind, text, outcome=str(err.get("outcome", "error")))
+            # decided here: a CUDA out-of-memory is the student's "memory"; no other claim passes
+            raise StudentError(kind, text, outcome=gpu.student_outcome(str(err.get("outcome", "error")), kind, message))
         return reply["ok"]
 
     # --- trained models (leedl_grader.trained) ----------------------------------------------
@@ -222,6 +223,7 @@ class Context:
 
         def judge_time(sets, weights):
             with OpTracer() if traced else contextlib.nullcontext():
+                synchronize()  # nothing queued before the clock starts (GPU): the yardstick's work only
                 t0 = judge_clock()
                 want = [digest(yardstick(*a, **k), w) for (a, k), w in zip(sets, weights)]
                 synchronize()
@@ -363,6 +365,7 @@ class Judge:
         self._spent: Spent | None = None
         self._judge_group: cgroup.JudgeGroup | None = None
         self._printed = printed.Logs()
+        self._gpu: dict | None = None  # what a sandbox on the GPU may see, decided once (gpu.sandbox_access)
         torch.set_num_threads(1)
 
     def start(self) -> None:
@@ -401,7 +404,17 @@ class Judge:
     def enforced(self) -> tuple[str, ...]:
         """The limits the sandbox enforces here, and by what."""
         b, why = cgroup.backend()
-        return enforced(self.options.limits, self.options.mode, b.version if b else "", why)
+        out = enforced(self.options.limits, self.options.mode, b.version if b else "", why)
+        line = gpu.describe(self._gpu_access())
+        return out + (line,) if line else out
+
+    def _gpu_access(self) -> dict | None:
+        """The GPU's device nodes, driver libraries and environment for a strict sandbox on it."""
+        if self.options.mode != STRICT or not self.options.device.startswith("cuda"):
+            return None
+        if self._gpu is None:
+            self._gpu = gpu.sandbox_access(self.options.device)
+        return self._gpu
 
     def _new_group(self) -> cgroup.Group | None:
         """The submission's cgroup (None where the machine offers none: rlimits only)."""
@@ -434,7 +447,7 @@ class Judge:
             self._group = self._new_group()
         return Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
                       mode=self.options.mode, limits=self.options.limits, files=files, group=self._group,
-                      **self._spawn_args)
+                      gpu=self._gpu_access(), **self._spawn_args)
 
     def worker(self, stem: str) -> Worker:
         """The process of one file: it imported only that file and what that file imports."""

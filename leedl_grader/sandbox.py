@@ -212,9 +212,10 @@ def _bind(src: str, root: str, readonly: bool = True) -> None:
 
 
 def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Limits,
-                 address_space: bool = True) -> str:
+                 address_space: bool = True, gpu: dict | None = None) -> str:
     """In PID 1 of fresh namespaces (as root): build the new root, enter it, drop privileges.
 
+    ``gpu``: what the judge decided a sandbox on a GPU may see (:func:`leedl_grader.gpu.sandbox_access`).
     Returns the directory that holds the package (for ``sys.path``).
     """
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -236,6 +237,13 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     for dev in DEVICES:
         if os.path.exists(dev):
             _bind(dev, root, readonly=False)
+    if gpu:
+        for node in gpu.get("nodes", ()):  # CUDA drives the GPU by ioctl on these: device files, no suid
+            if os.path.exists(node):
+                _bind(node, root, readonly=False)
+        for d in gpu.get("libraries", ()):  # the driver's user-space libraries, read-only
+            if os.path.isdir(d):
+                _bind(d, root)
     os.makedirs(root + "/proc", exist_ok=True)
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
     pkg_dir = root + "/submission/" + package
@@ -246,6 +254,7 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
     os.chdir("/tmp")
     os.environ.clear()
     os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    os.environ.update((gpu or {}).get("env", {}))  # which GPU is cuda:0, as the judge has it
     drop_privileges(uid)
     apply_limits(limits, address_space=address_space)
     return "/submission"

@@ -105,7 +105,7 @@ class Worker:
 
     def __init__(self, zygote: Zygote, *, src: str, package: str, files: list[str], mode: str,
                  limits: Limits, scratch: Path, uid: int, forbidden_ops: dict | None = None,
-                 group: Group | None = None):
+                 group: Group | None = None, gpu: dict | None = None):
         self.log = Path(scratch) / "output.log"
         self.where_log = Path(scratch) / "where.log"
         self.package = package
@@ -119,7 +119,8 @@ class Worker:
                "where": str(self.where_log),
                "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v},
                "cgroup": group.procs_files if group is not None else [],
-               "cgroup_memory": group is not None and group.caps_memory}
+               "cgroup_memory": group is not None and group.caps_memory,
+               "gpu": gpu}  # the GPU's device nodes and driver libraries (leedl_grader.gpu), or None
         self.chan, self.status_fd, self.monitor = zygote.spawn(req)
         self.status = os.fdopen(self.status_fd, "rb", buffering=0)
         self.exit_status: int | None = None

@@ -104,7 +104,7 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     capped = bool(groups) and bool(req.get("cgroup_memory"))
     if req["mode"] == sandbox.STRICT:
         root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits,
-                                    address_space=not capped)
+                                    address_space=not capped, gpu=req.get("gpu"))
     elif req["mode"] == sandbox.UID:
         root = uidbox.enter(req["src"], req["package"], req["files"], req["uid"], limits, address_space=not capped)
     else:
