@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import GOOD_OPS, write_submission
+from conftest import GOOD_OPS, REPO, write_submission
 from sandbox_util import require_strict
 
 from leedl_grader import api, gpu, sandbox
@@ -256,3 +256,10 @@ def test_a_check_runs_on_the_gpu_in_the_strict_sandbox(course, tmp_path):
     sub = write_submission(tmp_path / "subs", "good", GOOD_OPS)
     result = api.check("ch99", sub, hidden=True, seed=1, course=course, device="cuda")
     assert result.device == "cuda" and result.score == result.max_score, [r.message for r in result.results]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the script would run the chapters")
+def test_the_gpu_script_says_there_is_no_gpu_and_exits_0():
+    script = REPO / "benchmarks" / "gpu_check.py"
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "no CUDA device here" in r.stdout, r.stdout + r.stderr
