@@ -68,7 +68,8 @@ def main() -> int:
         results = {}
         t0 = time.perf_counter()
         report = validator.validate(REPO, ch, seed=args.seed, jobs=args.jobs, mode=mode, device=args.device,
-                                    on_result=lambda r, skipped: results.__setitem__(r.student, r), select=select)
+                                    on_result=lambda r, skipped, into=results: into.__setitem__(r.student, r),
+                                    select=select)
         wall = time.perf_counter() - t0
         ref = results.get("reference")
         print(f"\n== {ch.name} on {args.device} (seed {args.seed}): {wall:.0f} s")
