@@ -78,14 +78,14 @@ def exercise_summary(result: SubmissionResult, *, failed_only: bool = False) -> 
     return Group(*parts)
 
 
-def _check_block(r) -> Group:
+def _check_block(r, device: str = "cpu") -> Group:
     """A failed check: a heading, then its message and what the code printed on full-width lines."""
     where = "" if r.visibility == "visible" else " (hidden)"
     head = Text.assemble(outcome_text(r.outcome), " ", (r.exercise, "bold"), f" · {r.name}{where} · ",
                          f"{_pts(r.score)}/{_pts(r.max_score)}")
     msg = r.message or r.outcome.value
     if r.ratio is not None:
-        msg += f"\n(speed: {r.ratio:.2f}× the yardstick's time)"
+        msg += f"\n(speed: {r.ratio:.2f}× the yardstick's time, both on {device})"
     parts = [head, Padding(plain(msg), (0, 0, 0, 2), expand=False)]  # plain text: student-controlled, never markup
     if r.output:
         parts.append(Padding(Text(results_.PRINTED, "dim"), (0, 0, 0, 2), expand=False))
@@ -96,8 +96,8 @@ def _check_block(r) -> Group:
 def failed_checks(result: SubmissionResult) -> list[Group]:
     """One block per check that lost points, except those of exercises not started (summarised)."""
     by = _by_exercise(result)
-    return [_check_block(r) for rs in by.values() if not (_missing_only(rs) and sum(x.score for x in rs) == 0)
-            for r in rs if r.outcome is not Outcome.PASSED]
+    return [_check_block(r, result.device) for rs in by.values()
+            if not (_missing_only(rs) and sum(x.score for x in rs) == 0) for r in rs if r.outcome is not Outcome.PASSED]
 
 
 def render_submission(result: SubmissionResult, console: Console, *, failed_only: bool = False,
