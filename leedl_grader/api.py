@@ -11,16 +11,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from . import batch, distributed, results, sandbox
-from . import build as builder
 from . import course as courses
-from . import release as releaser
-from . import validate as validator
+from . import sandbox
 from .course import Chapter, CourseError
+from .exports import EXPORT_FORMATS
 from .model import SubmissionResult
-from .runner import JudgeOptions
 from .submissions import Submission, SubmissionError, discover
 
+# The grading machinery (batch, runner, results...) imports torch: each function below imports
+# what it uses when it runs, so that `leedl list` and `leedl --help` never pay for torch.
 
 class LeedlError(Exception):
     """A user error, shown as one clear line."""
@@ -60,13 +59,9 @@ def list_chapters(course: Path | None = None) -> list[tuple[str, str, list[tuple
     root = course_root(course)
     rows = []
     for ch in courses.chapters(root):
-        pub = courses.load_suite(ch, "public")
-        hid = courses.load_suite(ch, "hidden")
-        rows.append((ch.name, ch.title, [
-            (e.name, sum(c.points for c in pub if c.exercise == e.name),
-             sum(c.points for c in hid if c.exercise == e.name))
-            for e in ch.exercises
-        ]))
+        per = [courses.suite_points(ch, kind) for kind in ("public", "hidden")]  # torch only on a cache miss
+        rows.append((ch.name, ch.title, [(e.name, per[0].get(e.name, 0.0), per[1].get(e.name, 0.0))
+                                         for e in ch.exercises]))
     return rows
 
 
@@ -91,6 +86,9 @@ def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, 
 
     ``plots``: a folder for the pictures checks offer (PNG; needs the ``plots`` extra).
     ``select``: ``-k`` patterns (files or exercises, :func:`course.select_exercises`); default all."""
+    from . import batch, results
+    from .runner import JudgeOptions
+
     cwd = Path.cwd()
     root = Path(course).resolve() if course else courses.find_course()
     if root is not None and (root / "assignments").is_dir():
@@ -148,6 +146,9 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
           on_note: Callable[[str], None] | None = None) -> BatchOutcome:
     """Grade a class. ``scheduler``: a Dask scheduler's address, or "local" for a local Dask
     cluster of ``jobs`` workers (see :mod:`leedl_grader.distributed`); default: a local pool."""
+    from . import batch, distributed
+    from .runner import JudgeOptions
+
     root, ch = chapter(chapter_name, course)
     mode = sandbox_mode(require_strict=True, insecure=insecure)
     try:
@@ -207,6 +208,8 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
 
 # --- instructors --------------------------------------------------------------------------------
 def build(chapter_name: str | None = None, course: Path | None = None) -> list[Path]:
+    from . import build as builder
+
     root = course_root(course)
     chs = [chapter(chapter_name, root)[1]] if chapter_name else courses.chapters(root)
     written = []
@@ -216,6 +219,8 @@ def build(chapter_name: str | None = None, course: Path | None = None) -> list[P
 
 
 def release(chapter_name: str, out: Path, course: Path | None = None) -> Path:
+    from . import release as releaser
+
     root, ch = chapter(chapter_name, course)
     try:
         return releaser.release(root, ch, Path(out))
@@ -224,7 +229,11 @@ def release(chapter_name: str, out: Path, course: Path | None = None) -> Path:
 
 
 def validate(chapter_name: str | None = None, *, seed: int | None = None, jobs: int = 1, device: str = "cpu",
-             course: Path | None = None, on_result=None) -> list[validator.ValidationReport]:
+             course: Path | None = None, on_result=None) -> list:
+    """A :class:`validate.ValidationReport` per chapter (default: every chapter)."""
+    from . import batch
+    from . import validate as validator
+
     root = course_root(course)
     chs = [chapter(chapter_name, root)[1]] if chapter_name else courses.chapters(root)
     seed = batch.new_seed() if seed is None else seed
@@ -234,9 +243,6 @@ def validate(chapter_name: str | None = None, *, seed: int | None = None, jobs: 
 
 
 # --- exports ------------------------------------------------------------------------------------
-EXPORT_FORMATS = ("canvas", "moodle", "csv", "junit", "html")
-
-
 def export(fmt: str, results_dir: Path, out: Path, *, roster: Path | None = None, title: str | None = None,
            assignment_id: str = "", per_exercise: bool = False, plots: Path | None = None):
     """Write a results folder (``leedl grade --out``) as ``fmt``; returns an :class:`lms.ExportReport`."""
@@ -270,6 +276,7 @@ def nbgrader_source(chapter_name: str, course_dir: Path, assignment: str | None 
                     course: Path | None = None) -> tuple[Path, Path | None]:
     """Write the chapter's nbgrader source notebook (and bundle) into ``course_dir``; also
     ``course_dir/nbgrader_config.py`` when it does not exist. Returns (notebook, config written or None)."""
+    from . import release as releaser
     from .exports import nbgrader as nbg
     from .markers import MarkerError
 

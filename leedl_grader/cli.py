@@ -13,7 +13,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, api, report
+from . import __version__
+from .exports import EXPORT_FORMATS
+
+# Nothing here imports torch: `leedl --help` and `leedl list` answer at once. Each command imports
+# the library (api) when it runs.
 
 
 def _console() -> Console:
@@ -25,9 +29,11 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrap(*args, **kwargs):
+        from .api import CourseError, LeedlError
+
         try:
             return fn(*args, **kwargs)
-        except (api.LeedlError, api.CourseError) as exc:
+        except (LeedlError, CourseError) as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrap
@@ -50,6 +56,8 @@ def main():
 @user_errors
 def list_(course):
     """Chapters and exercises with their points."""
+    from . import api, report
+
     report.render_chapters(api.list_chapters(course), _console())
 
 
@@ -109,6 +117,8 @@ def _terminated(signum, frame):
 @user_errors
 def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, scheduler, task_timeout, device, course):
     """Grade every entry of SUBMISSIONS (folders or zips) into OUT."""
+    from . import api, report
+
     console = _console()
     progress = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.description}"), console=console, transient=True)
@@ -146,6 +156,8 @@ def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, schedul
 @user_errors
 def build(chapter, course):
     """Regenerate the stubs and public data of CHAPTER (default: all) from the reference."""
+    from . import api
+
     written = api.build(chapter, course)
     for p in written:
         click.echo(f"wrote {p}")
@@ -159,6 +171,8 @@ def build(chapter, course):
 @user_errors
 def release(chapter, out, course):
     """Write CHAPTER's student bundle (stubs, public checks, README) to OUT."""
+    from . import api
+
     dest = api.release(chapter, out, course)
     click.echo(f"released {dest}")
 
@@ -172,6 +186,8 @@ def release(chapter, out, course):
 @user_errors
 def validate(chapter, seed, jobs, device, course):
     """Reference full marks, stubs zero, every bug-zoo variant caught, every alternative full."""
+    from . import api
+
     console = _console()
     with console.status("validating…"):
         reports = api.validate(chapter, seed=seed, jobs=jobs, device=device, course=course)
@@ -197,6 +213,7 @@ def validate(chapter, seed, jobs, device, course):
 @user_errors
 def nbgrader(chapter, course_dir, assignment, course):
     """Write CHAPTER as an nbgrader source notebook that leedl grades (see README: nbgrader)."""
+    from . import api
     from .exports.nbgrader import CONFIG_LINE
 
     nb, config = api.nbgrader_source(chapter, course_dir, assignment, course)
@@ -217,12 +234,14 @@ def nbgrader(chapter, course_dir, assignment, course):
 @user_errors
 def gradescope(chapter, out, insecure, course):
     """Write CHAPTER's Gradescope autograder zip (holds the hidden checks: upload it, never share it)."""
+    from . import api
+
     path = api.gradescope(chapter, out, course, insecure=insecure)
     click.echo(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
 
 
 @main.command()
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(api.EXPORT_FORMATS))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(EXPORT_FORMATS))
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="The file to write (a folder for html).")
@@ -236,6 +255,8 @@ def gradescope(chapter, out, insecure, course):
 @user_errors
 def export(fmt, results, out, roster, title, assignment_id, per_exercise, plots):
     """Write the RESULTS folder of `leedl grade` as FORMAT: canvas, moodle, csv, junit or html."""
+    from . import api
+
     rep = api.export(fmt, results, out, roster=roster, title=title, assignment_id=assignment_id,
                      per_exercise=per_exercise, plots=plots)
     click.echo(f"wrote {rep.path} ({rep.written} student(s) graded)")

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .model import Check, Exercise
-from .wire import from_json
 
 try:
     import tomllib
@@ -200,6 +199,76 @@ def load_suite(chapter: Chapter, kind: str) -> tuple[Check, ...]:
     return tuple(sorted(found, key=lambda c: order[c.exercise]))
 
 
+def declared_points(chapter: Chapter, kind: str) -> dict[str, float] | None:
+    """``{exercise: points}`` of the ``public`` or ``hidden`` checks, read from their ``@check(...)``
+    decorators without importing them (so without torch: ``leedl list`` answers at once). None
+    where a decorator is not plain literals: then only :func:`load_suite` can say."""
+    import ast
+
+    path = chapter.root / kind
+    if not (path / "__init__.py").is_file():
+        return {}
+    points: dict[str, float] = {}
+    for file in sorted(path.glob("test_*.py")):
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        nodes = list(ast.walk(tree))
+        functions = [n for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        decorators = {id(d) for n in functions for d in n.decorator_list}
+        if any(isinstance(n, ast.Call) and id(n) not in decorators
+               and (getattr(n.func, "id", "") == "check" or getattr(n.func, "attr", "") == "check")
+               for n in nodes):  # checks made by a factory: only importing them says
+            return None
+        for node in functions:
+            for dec in node.decorator_list:
+                func = dec.func if isinstance(dec, ast.Call) else dec
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name != "check" or not isinstance(dec, ast.Call):
+                    continue
+                try:
+                    exercise = ast.literal_eval(dec.args[0])
+                    kw = {k.arg: ast.literal_eval(k.value) for k in dec.keywords if k.arg == "points"}
+                except (AttributeError, IndexError, ValueError, TypeError):
+                    return None
+                if not isinstance(exercise, str) or any(k is None for k in kw):
+                    return None
+                points[exercise] = points.get(exercise, 0.0) + float(kw.get("points", 1.0))
+    return points
+
+
+def suite_points(chapter: Chapter, kind: str) -> dict[str, float]:
+    """``{exercise: points}`` of a suite: from a per-user cache keyed by the suite's bytes, else
+    read from the decorators where they are literals, else by importing the checks (which imports
+    torch); cached either way."""
+    import hashlib
+
+    path = chapter.root / kind
+    h = hashlib.sha256(kind.encode())
+    for f in sorted(path.rglob("*.py")):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "leedl" / "points"
+    entry = cache / f"{h.hexdigest()}.json"
+    try:
+        return {str(k): float(v) for k, v in json.loads(entry.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        pass
+    points = declared_points(chapter, kind)
+    if points is None:
+        points = {}
+        for c in load_suite(chapter, kind):
+            points[c.exercise] = points.get(c.exercise, 0.0) + c.points
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(points), encoding="utf-8")
+        os.replace(tmp, entry)
+    except OSError:
+        pass  # a read-only home: the next list imports again
+    return points
+
+
 def _with_visibility(c: Check, visibility: str) -> Check:
     from dataclasses import replace
 
@@ -254,4 +323,6 @@ def public_data(chapter: Chapter) -> dict:
     path = chapter.root / "public" / "expected.json"
     if not path.is_file():
         return {}
+    from .wire import from_json  # torch: imported only where data are read
+
     return from_json(json.loads(path.read_text(encoding="utf-8")))

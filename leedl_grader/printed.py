@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+PRINTED = "printed by your code during this check:"  # the heading wherever it is shown
 MAX_CHARS = 2000  # what one check keeps: enough for a few shapes and losses, never a flood
 HEAD_CHARS = 1400  # of which the beginning (what the code printed first) ...
 TAIL_CHARS = 500  # ... and the end (what it printed last, just before the failure)

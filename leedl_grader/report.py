@@ -8,9 +8,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from . import results as results_
 from .exports.text import terminal_text
 from .model import Outcome, SubmissionResult, worst_outcome
+from .printed import PRINTED
 
 STYLE = {
     Outcome.PASSED: "green",
@@ -88,7 +88,7 @@ def _check_block(r, device: str = "cpu") -> Group:
         msg += f"\n(speed: {r.ratio:.2f}× the yardstick's time, both on {device})"
     parts = [head, Padding(plain(msg), (0, 0, 0, 2), expand=False)]  # plain text: student-controlled, never markup
     if r.output:
-        parts.append(Padding(Text(results_.PRINTED, "dim"), (0, 0, 0, 2), expand=False))
+        parts.append(Padding(Text(PRINTED, "dim"), (0, 0, 0, 2), expand=False))
         parts.append(Padding(plain(r.output.rstrip("\n")), (0, 0, 0, 4), expand=False))
     return Group(*parts)
 
@@ -114,7 +114,7 @@ def render_submission(result: SubmissionResult, console: Console, *, failed_only
     console.print()
     for note in result.notes:
         console.print(Text.assemble(("note: ", "yellow"), plain(note)))
-    for line in results_.fault_lines(result):
+    for line in fault_lines(result):
         console.print(Text.assemble(("grader fault: ", "bold red"), plain(line)))
     style = "green" if result.passed else "yellow"
     console.print(Text.assemble(
@@ -124,6 +124,12 @@ def render_submission(result: SubmissionResult, console: Console, *, failed_only
     console.print(Text(f"sandbox: {sandbox}", style="dim"))
     if result.enforced and any(r.outcome is Outcome.MEMORY for r in result.results):
         console.print(Text("limit: " + result.enforced[0], style="dim"))  # the memory limit, where it was hit
+
+
+def fault_lines(result: SubmissionResult) -> list[str]:
+    from .results import fault_lines as lines  # (imports torch: only where a result is shown)
+
+    return lines(result)
 
 
 def histogram(totals: list[float], maximum: float, bins: int = 10, width: int = 40) -> Text:
@@ -169,7 +175,7 @@ def render_batch(results: list[SubmissionResult], exercises: list[str], console:
         lines = [Text(f"the grader itself failed on {sum(len(r.faults) for r in faulty)} check(s) of "
                       f"{len(faulty)} submission(s); those checks scored 0 through no fault of the student: "
                       "fix the check and regrade them (--force)")]
-        lines += [plain(f"{r.student}: {line}") for r in faulty for line in results_.fault_lines(r)[:5]]
+        lines += [plain(f"{r.student}: {line}") for r in faulty for line in fault_lines(r)[:5]]
         console.print(Panel(Group(*lines), title="grader faults", style="red", expand=False))
     maximum = max(r.max_score for r in results)
     totals = [r.score for r in results]

@@ -19,10 +19,10 @@ from pathlib import Path
 from . import wire
 from .exports.text import csv_cell
 from .model import CheckResult, Outcome, SubmissionResult
+from .printed import PRINTED
 
 RECORD_FORMAT = 1
 _SPEED = " (speed: {:.2f}x the yardstick's time)"
-PRINTED = "printed by your code during this check:"
 
 
 # --- the one serialisation of the model: every field, both ways -----------------------------------

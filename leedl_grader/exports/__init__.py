@@ -5,3 +5,5 @@ nothing else: ``nbgrader`` (source notebooks and an autograde preprocessor), ``g
 (the autograder zip), ``lms`` (Canvas and Moodle gradebooks), ``junit`` (CI reports) and
 ``html`` (a feedback page per student). ``text`` keeps student text inert in all of them.
 """
+
+EXPORT_FORMATS = ("canvas", "moodle", "csv", "junit", "html")  # `leedl export FORMAT`
