@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, batch, results
+from . import __version__, batch, extras, results
 from .dask_task import TOPIC, grade_task, pack, probe
 from .model import Outcome
 from .runner import IMPORT_TIMEOUT, JudgeOptions
@@ -60,7 +60,7 @@ def _require_dask() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise DistributedError("--scheduler needs Dask: pip install 'leedl[dask]'") from None
+        raise DistributedError(f"--scheduler needs Dask: {extras.command('dask')}") from None
 
 
 def _loopback(host: str) -> bool:

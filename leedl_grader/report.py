@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.console import Console, Group
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from . import extras
 from .exports.text import terminal_text
 from .model import Outcome, SubmissionResult, worst_outcome
 from .printed import PRINTED
@@ -114,7 +117,11 @@ def render_submission(result: SubmissionResult, console: Console, *, failed_only
     console.print()
     for note in result.notes:
         console.print(Text.assemble(("note: ", "yellow"), plain(note)))
-    for line in fault_lines(result):
+    setup = [r for r in result.faults if r.detail.get("missing_extra")]
+    for need in dict.fromkeys(r.detail["missing_extra"] for r in setup):  # once per package
+        console.print(Text.assemble(("not graded: ", "bold yellow"), plain(need)))
+    others = tuple(r for r in result.results if r not in setup)
+    for line in fault_lines(replace(result, results=others)) if len(setup) < len(result.faults) else ():
         console.print(Text.assemble(("grader fault: ", "bold red"), plain(line)))
     style = "green" if result.passed else "yellow"
     console.print(Text.assemble(
@@ -203,6 +210,6 @@ def render_plots(folder, console: Console) -> None:
     from pathlib import Path
 
     saved = sorted(p.name for p in Path(folder).glob("*.png")) if Path(folder).is_dir() else []
-    console.print(Text(f"plots in {folder}/: {', '.join(saved)}") if saved else Text(
+    console.print(Text(f"plots in {terminal_text(folder)}/: {', '.join(saved)}") if saved else Text(
         "no plots: none of the checks that ran offers one, or matplotlib is missing "
-        "(pip install 'leedl[plots]')"))
+        f"({extras.command('plots')})"))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, cgroup, explain, forbid, gpu, printed, trained, uidbox
+from . import __version__, cgroup, explain, extras, forbid, gpu, printed, trained, uidbox
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .checks import CheckFailed, Partial, StudentError
 from .course import Chapter
@@ -633,6 +633,9 @@ class Judge:
             except WorkerLost as lost:  # the worker is already gone (Context._request)
                 return result(Outcome(lost.outcome), lost.message, started=started)
             except Exception as exc:  # the check itself broke: the grader's fault, reported to the TA
+                need = extras.missing(exc)
+                if need is not None:  # this machine lacks an optional package: nobody's bug, said as such
+                    return result(Outcome.FAULT, need, started=started, detail={"missing_extra": need})
                 tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 return result(Outcome.FAULT, "the grader failed on this check (not the student's doing; "

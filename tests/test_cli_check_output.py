@@ -2,6 +2,7 @@
 chapter was meant, and only the exercises asked for. Through the CLI, at 80 columns."""
 
 import json
+import sys
 
 from click.testing import CliRunner
 from conftest import GOOD_OPS, write_submission
@@ -95,3 +96,30 @@ def test_k_selects_exercises_and_refuses_what_matches_nothing(course, tmp_path):
     assert {t["exercise"] for t in json.loads((tmp_path / "r.json").read_text())["tests"]} == {"ops.softplus"}
     r = run("check", "ch99", work, "-k", "dobule")
     assert r.exit_code == 1 and "did you mean ops.double?" in r.output
+
+
+def test_a_missing_optional_package_names_the_install_command(course, tmp_path, monkeypatch):
+    (course / "assignments" / "ch99_demo" / "public" / "test_data.py").write_text(
+        "from leedl_grader.checks import check\n\n\n@check('ops.double', points=1)\ndef needs_a_data_set(ctx):\n"
+        "    from sklearn.datasets import load_digits  # noqa: F401\n")
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as on a machine without scikit-learn
+    work = write_submission(tmp_path, "mine", GOOD_OPS)
+    r = run("check", "ch99", work, "--json", tmp_path / "r.json")
+    assert r.exit_code == 1
+    need = 'scikit-learn is not installed here, and this check needs it: pip install "leedl[course]"'
+    assert need in " ".join(r.output.split())
+    assert "grader fault" not in r.output and "the grader failed" not in r.output
+    t = [t for t in json.loads((tmp_path / "r.json").read_text())["tests"] if t["outcome"] != "passed"]
+    assert need in t[0]["output"]
+
+
+def test_the_plots_hint_keeps_its_brackets(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from leedl_grader import report
+
+    buf = io.StringIO()
+    report.render_plots(tmp_path / "none", Console(file=buf, width=80))
+    assert 'pip install "leedl[plots]"' in " ".join(buf.getvalue().split())
