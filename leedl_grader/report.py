@@ -213,3 +213,20 @@ def render_plots(folder, console: Console) -> None:
     console.print(Text(f"plots in {terminal_text(folder)}/: {', '.join(saved)}") if saved else Text(
         "no plots: none of the checks that ran offers one, or matplotlib is missing "
         f"({extras.command('plots')})"))
+
+
+def render_validation(rep, console: Console) -> None:
+    """``leedl validate``: one line per subject (ok, warn or FAIL), its detail on full-width lines."""
+    console.print(Text(f"validate {rep.chapter} (seed {rep.seed})", "bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for r in rep.rows:
+        warn = r.ok and r.detail.startswith("warning: ")
+        mark = Text("warn", "yellow") if warn else Text("ok", "green") if r.ok else Text("FAIL", "bold red")
+        subject = r.subject + (f" [{r.exercise}]" if r.exercise and r.exercise not in r.subject else "")
+        grid.add_row(mark, Text.assemble((subject, "bold"), " — ", plain(r.detail.removeprefix("warning: "))))
+    console.print(grid)
+    bad = sum(not r.ok for r in rep.rows)
+    console.print(Text(f"{rep.chapter}: " + ("valid" if not bad else f"{bad} problem(s)"),
+                       "green" if not bad else "red"))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import course as courses
-from . import forbid
+from . import forbid, rules
 from .batch import Suite, grade_many
 from .build import generated_files
 from .model import SubmissionResult
@@ -213,11 +213,5 @@ def validate(course: Path, chapter: courses.Chapter, *, seed: int, jobs: int = 1
                        + ("" if not scoring else "; scores on " + ", ".join(scoring))))
     for student, v in variants.items():
         rows.append(_judge_bug(graded[student], v))
-    exercises = {e.name for e in chapter.exercises}
-    for ex in sorted(exercises):
-        bugs = sum(1 for v in zoo if v.exercise == ex and v.kind == "bug")
-        alts = sum(1 for v in zoo if v.exercise == ex and v.kind == "alternative")
-        if bugs < 2 or alts < 1:
-            rows.append(Row(f"zoo coverage of {ex}", "build", ex, False,
-                            f"{bugs} bugs, {alts} alternatives (need 2 and 1)"))
+    rows += rules.check(course, chapter, zoo)  # the authoring rules, each stated with its fix
     return ValidationReport(chapter.name, seed, tuple(rows))
