@@ -33,7 +33,8 @@ def test_a_broken_rule_says_what_is_wrong_and_the_fix(course):
     rows = by_key(rules.check(course, courses.resolve_chapter(course, "ch99")))
     assert not rows["exercises-exist"].ok
     assert rows["exercises-exist"].detail.startswith("not in the reference: ops.triple; fix: define it")
-    assert not rows["hidden-check"].ok and "no hidden check: ops.triple; fix: add a @check" in rows["hidden-check"].detail
+    assert not rows["hidden-check"].ok
+    assert "no hidden check: ops.triple; fix: add a @check" in rows["hidden-check"].detail
     assert not rows["zoo-coverage"].ok and "ops.triple (0 bugs, 0 alternatives)" in rows["zoo-coverage"].detail
     assert not rows["zoo-well-formed"].ok and "x (" in rows["zoo-well-formed"].detail
     assert "fix: correct the variant" in rows["zoo-well-formed"].detail
