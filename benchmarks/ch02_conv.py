@@ -18,7 +18,6 @@ trip and the op tracer, which add about 0.5 to a loop-free ratio and make a loop
 from __future__ import annotations
 
 import argparse
-import importlib
 import statistics
 import sys
 import time
@@ -85,7 +84,7 @@ def main() -> None:
     chapter = courses.resolve_chapter(ROOT, "ch02")
     ref = courses.load_reference(ROOT, chapter)
     courses.load_suite(chapter, "hidden")
-    hidden = importlib.import_module(f"_leedl_suites.{chapter.name}_hidden.test_conv")
+    hidden = courses.suite_module(chapter, "hidden", "test_conv")
     shape, band = hidden.SPEED_SHAPE, hidden.SPEED_BAND
 
     g = torch.Generator().manual_seed(0)
@@ -116,7 +115,7 @@ def main() -> None:
 
     if opts.no_train:
         return
-    hd = importlib.import_module(f"_leedl_suites.{chapter.name}_hidden.test_digits")
+    hd = courses.suite_module(chapter, "hidden", "test_digits")
     xtr, ytr, xt, yt = hd.digits_split()
     print("train_digits (reference), one thread:")
     for seed in (0, 1, 2):

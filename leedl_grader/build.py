@@ -7,7 +7,6 @@ against where torch cannot give them (``public/data.py: make_data(reference)``).
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +47,7 @@ def generated_files(course: Path, chapter: courses.Chapter) -> list[GeneratedFil
     data_py = chapter.root / "public" / "data.py"
     if data_py.is_file():
         reference = courses.load_reference(Path(course), chapter)
-        courses.load_suite(chapter, "public")  # imports the public package
-        mod = importlib.import_module(f"_leedl_suites.{chapter.name}_public.data")
+        mod = courses.suite_module(chapter, "public", "data")
         data = mod.make_data(reference)
         text = json.dumps(to_json(data), indent=1, sort_keys=True) + "\n"
         out.append(GeneratedFile(chapter.root / "public" / "expected.json", text))

@@ -176,14 +176,47 @@ def _import_package(name: str, path: Path):
     return module
 
 
+def chapter_package(chapter: Chapter) -> str:
+    """The in-memory package ``_leedl_suites.<chapter>`` whose folder is the chapter's: its
+    ``public`` and ``hidden`` suites are subpackages, so a hidden check can import a public helper
+    (``from ..public.drivers import make_input``). A chapter of another course (another folder)
+    replaces every module of the same name."""
+    _ensure_parent("_leedl_suites")
+    name = f"_leedl_suites.{chapter.name}"
+    mod = sys.modules.get(name)
+    if mod is None or list(getattr(mod, "__path__", [])) != [str(chapter.root)]:
+        for m in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[m]
+        mod = types.ModuleType(name)
+        mod.__path__ = [str(chapter.root)]
+        sys.modules[name] = mod
+    return name
+
+
+def suite_module(chapter: Chapter, kind: str, module: str):
+    """A module of the chapter's ``public`` or ``hidden`` package (``data``, ``test_conv``...)."""
+    return importlib.import_module(f"{chapter_package(chapter)}.{kind}.{module}")
+
+
+DRIVERS_FILE = "drivers.py"  # in public/: the chapter's own drivers (released: students run them too)
+
+
+def load_drivers(chapter: Chapter):
+    """Import the chapter's ``public/drivers.py`` (its ``@driver`` functions register themselves);
+    None when the chapter has none. The zygote calls this before it forks any worker, and so does
+    the judge before it loads a suite: both sides run the very same drivers."""
+    if not (chapter.root / "public" / DRIVERS_FILE).is_file():
+        return None
+    return suite_module(chapter, "public", DRIVERS_FILE[:-3])
+
+
 def load_suite(chapter: Chapter, kind: str) -> tuple[Check, ...]:
     """The checks of ``public`` or ``hidden``, in file then definition order."""
     path = chapter.root / kind
     if not (path / "__init__.py").is_file():
         return ()
-    pkg = f"_leedl_suites.{chapter.name}_{kind}"
-    _ensure_parent("_leedl_suites")
-    _import_package(pkg, path)
+    load_drivers(chapter)
+    pkg = f"{chapter_package(chapter)}.{kind}"
     visibility = "visible" if kind == "public" else "hidden"
     found: list[Check] = []
     for file in sorted(path.glob("test_*.py")):

@@ -354,7 +354,7 @@ class Judge:
         self.data = data or {}
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)
-        self.zygote = Zygote(self.workdir)
+        self.zygote = Zygote(self.workdir, getattr(chapter, "root", None))
         self._workers: dict[str, Worker] = {}  # one process per file (and what it imports)
         self._extra: list[Worker] = []  # sandboxes of their own: training, rebuilt models
         self._spawn_args: dict | None = None

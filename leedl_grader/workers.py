@@ -45,8 +45,9 @@ class WorkerLost(Exception):
 class Zygote:
     """One per judge process; started lazily, before the judge loads anything secret."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, chapter_root: Path | None = None):
         self.workdir = Path(workdir)
+        self.chapter_root = chapter_root  # the zygote imports the chapter's own drivers from there
         self.proc: subprocess.Popen | None = None
         self.control: socket.socket | None = None
 
@@ -58,7 +59,8 @@ class Zygote:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", HOME=str(self.workdir))
         leedl_parent = str(Path(__file__).resolve().parent.parent)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), leedl_parent],
+            [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), leedl_parent,
+             *([str(Path(self.chapter_root).resolve())] if self.chapter_root else [])],
             pass_fds=[theirs.fileno()],
             cwd=self.workdir,
             env=env,

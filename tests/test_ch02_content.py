@@ -3,7 +3,6 @@ calls nothing its files forbid, the example class is current. Training is marked
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -147,7 +146,7 @@ def test_reference_train_digits_meets_the_threshold(chapter, ref):
     from leedl_grader.trained import TrainedModel
 
     courses.load_suite(chapter, "hidden")
-    hd = sys.modules[f"_leedl_suites.{chapter.name}_hidden.test_digits"]
+    hd = courses.suite_module(chapter, "hidden", "test_digits")
     xtr, ytr, x, y = hd.digits_split()
     torch.set_num_threads(1)
     for seed in (0, 1, 2):

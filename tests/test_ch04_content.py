@@ -4,7 +4,6 @@ checks claim, the table driver, the example class is current. Training is marked
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def ref(chapter):
 @pytest.fixture(scope="module")
 def hidden(chapter):
     courses.load_suite(chapter, "hidden")
-    return lambda name: sys.modules[f"_leedl_suites.{chapter.name}_hidden.{name}"]
+    return lambda name: courses.suite_module(chapter, "hidden", name)
 
 
 def test_exercises_follow_the_contract_order(chapter):

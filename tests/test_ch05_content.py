@@ -4,7 +4,6 @@ probe's bar for seeds 0, 1 and 2 (slow)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -76,8 +75,8 @@ def test_nt_xent_matches_its_definition(ref):
 @pytest.mark.slow
 def test_reference_encoder_clears_the_bar_for_seeds_0_1_2(chapter, ref):
     courses.load_suite(chapter, "hidden")
-    hd = sys.modules[f"_leedl_suites.{chapter.name}_hidden.test_train_contrastive"]
-    dg = sys.modules[f"_leedl_suites.{chapter.name}_hidden._digits"]
+    hd = courses.suite_module(chapter, "hidden", "test_train_contrastive")
+    dg = courses.suite_module(chapter, "hidden", "_digits")
     xtr, ytr, xte, yte = dg.digits_split()
     torch.set_num_threads(1)
     for seed in (0, 1, 2):

@@ -1,8 +1,9 @@
 """One test for every chapter found under ``assignments/``: a chapter adds only its own content
 tests. Here: the bug zoo is well formed, the committed stubs are up to date, the example class is
-current, the release bundle holds no solution region and no hidden check, and (slow) ``leedl
-validate``: reference full marks, stubs zero, every bug caught on its own exercise only, every
-alternative full."""
+current, the release bundle holds no solution region and no hidden check, the reference scores full
+marks and the stubs nothing (in this process, with the judge's own context and seeds, on every
+exercise but the training ones), and (slow) ``leedl validate``: reference full marks, stubs zero,
+every bug caught on its own exercise only, every alternative full, in the real sandbox."""
 
 import inspect
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from leedl_grader import api
 from leedl_grader import course as courses
 from leedl_grader.build import generated_files
+from leedl_grader.inprocess import grade_in_process
 from leedl_grader.markers import BEGIN, END, clear_solutions
 from leedl_grader.release import release
 from leedl_grader.validate import load_zoo
@@ -118,6 +120,20 @@ def test_release_bundle_holds_no_solution_and_no_hidden_check(chapter, tmp_path)
     assert not leaks
     allowed = {"README.md", chapter.name}
     assert {p.name for p in tmp_path.iterdir()} <= allowed
+
+
+@each_chapter
+def test_reference_full_and_stubs_zero_in_process(chapter):
+    """Every check of every exercise that trains nothing, public and hidden, at seed 0. Training
+    exercises take minutes: test_validate grades them."""
+    training = {c.exercise for c in courses.load_suite(chapter, "hidden") if c.kind == "training"}
+    only = tuple(e.name for e in chapter.exercises if e.name not in training)
+    ref = grade_in_process(ROOT, chapter, courses.reference_dir(ROOT, chapter), seed=0, only=only)
+    lost = {f"{c.exercise}:{c.name}": f"{c.outcome.value}: {c.message}" for c in ref.results if c.score < c.max_score}
+    assert ref.max_score > 0 and not lost
+    stubs = grade_in_process(ROOT, chapter, chapter.root, seed=0, only=only)
+    assert stubs.max_score == ref.max_score
+    assert not [c.name for c in stubs.results if c.score > 0]
 
 
 @pytest.mark.slow

@@ -21,11 +21,22 @@ DRIVERS: dict[str, Callable] = {}
 
 
 def driver(name: str):
+    """Register ``fn`` as the driver ``name``. A chapter's driver may not take the name of
+    another module's driver (the engine's, or another chapter's loaded in the same process)."""
+
     def wrap(fn):
+        old = DRIVERS.get(name)
+        if old is not None and old.__module__ != fn.__module__:
+            raise ValueError(f"driver {name!r} of {fn.__module__} is already defined by {old.__module__}")
         DRIVERS[name] = fn
         return fn
 
     return wrap
+
+
+def clone(x):
+    """A copy of plain data with every tensor detached and cloned."""
+    return _clone(x)
 
 
 def _clone(x):
@@ -93,6 +104,26 @@ def grad_flow(fn, args=(), kwargs=None, wrt=(0,)):
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     synchronize()
     return {"out": _clone(out), "requires_grad": [isinstance(o, torch.Tensor) and o.requires_grad for o in outs]}
+
+
+@driver("seeded_call")
+def seeded_call(fn, seeds, args=(), kwargs=None, global_seeds=None, generator_kw="generator"):
+    """Call ``fn(*args, **kwargs, generator=torch.Generator().manual_seed(s))`` once per seed.
+
+    A generator cannot cross the wire, so it is built here. ``global_seeds`` (one per call)
+    re-seed the global RNG before each call: a function that draws from the global RNG instead
+    of its generator then gives different results for the same generator seed. A seed of None
+    passes ``generator=None``.
+    """
+    kwargs = dict(kwargs or {})
+    outs = []
+    for i, s in enumerate(seeds):
+        if global_seeds is not None:
+            torch.manual_seed(int(global_seeds[i]))
+        gen = None if s is None else torch.Generator().manual_seed(int(s))
+        outs.append(fn(*args, **{**kwargs, generator_kw: gen}))
+    synchronize()
+    return outs
 
 
 @driver("probe")
@@ -209,5 +240,7 @@ class OpTracer(TorchDispatchMode):
 
 
 def load_all() -> None:
-    """Import every driver module (done before the worker forks, so nothing is imported later)."""
-    from . import modules, optim, training  # noqa: F401
+    """Import every driver module of the engine (done before the worker forks, so nothing is
+    imported later). A chapter's own drivers come from its ``public/drivers.py``
+    (:func:`leedl_grader.course.load_drivers`)."""
+    from . import modules, training  # noqa: F401

@@ -1,6 +1,5 @@
 """Hidden checks for batching.py (notes 1.2 batch and epoch)."""
 
-import importlib
 import itertools
 
 import torch
@@ -8,25 +7,13 @@ from torch.utils.data import BatchSampler, SequentialSampler
 
 from leedl_grader.checks import check, expect
 from leedl_grader.compare import assert_close, assert_equal
-
-F64, F32 = torch.float64, torch.float32
-
-
-def _ref(ctx, module):
-    """The reference's module (imported on first use if the package did not import it)."""
-    mod = getattr(ctx.reference, module, None)
-    return mod if mod is not None else importlib.import_module(f"{ctx.reference.__name__}.{module}")
-
-
-def _randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
+from leedl_grader.helpers import F32, F64, randint, reference_module
 
 
 def _sizes(g, divisible):
     """(n, batch_size) with batch_size ≥ 2 that divides n, or that leaves a tail of ≥ 1."""
-    b = _randint(g, 2, 7)
-    n = b * _randint(g, 2, 6) + (0 if divisible else _randint(g, 1, b - 1))
+    b = randint(g, 2, 7)
+    n = b * randint(g, 2, 6) + (0 if divisible else randint(g, 1, b - 1))
     return n, b
 
 
@@ -85,7 +72,7 @@ def indices_shuffled_partition(ctx):
     """shuffled batches hold every index exactly once, in batches of the right sizes."""
     g = ctx.generator("partition")
     n, b = _sizes(g, False)
-    (got,) = _seeded(ctx, n, b, [_randint(g, 0, 2**31)])
+    (got,) = _seeded(ctx, n, b, [randint(g, 0, 2**31)])
     flat = _expect_batches(got, n, b, False, f"n={n}, batch_size={b}, shuffle=True")
     expect(sorted(flat.tolist()) == list(range(n)), f"n={n}, batch_size={b}: some index is missing")
 
@@ -96,8 +83,8 @@ def indices_generator_reproducible(ctx):
     g = ctx.generator("repro")
     n, b = _sizes(g, False)
     n += 20  # 20+ examples: two unrelated shuffles coincide with probability < 1/20!
-    s = _randint(g, 0, 2**31)
-    a, c = _seeded(ctx, n, b, [s, s], global_seeds=[_randint(g, 0, 2**30), 2**30 + _randint(g, 1, 2**30)])
+    s = randint(g, 0, 2**31)
+    a, c = _seeded(ctx, n, b, [s, s], global_seeds=[randint(g, 0, 2**30), 2**30 + randint(g, 1, 2**30)])
     expect(len(a) == len(c) and all(torch.equal(x, y) for x, y in zip(a, c)),
            "two calls with generators seeded alike gave different batches: "
            "draw every random number from `generator` (e.g. torch.randperm(n, generator=generator))")
@@ -109,7 +96,7 @@ def indices_shuffle_depends_on_generator(ctx):
     g = ctx.generator("differ")
     n, b = _sizes(g, False)
     n += 20
-    s = _randint(g, 0, 2**31)
+    s = randint(g, 0, 2**31)
     a, c = _seeded(ctx, n, b, [s, s + 1], shuffle=True)
     flat_a, flat_c = torch.cat(a), torch.cat(c)
     expect(not torch.equal(flat_a, torch.arange(n)), "shuffle=True returned the indices in order")
@@ -122,7 +109,7 @@ def indices_shuffled_drop_last(ctx):
     g = ctx.generator("shuffled_drop")
     for divisible in (False, True):
         n, b = _sizes(g, divisible)
-        (got,) = _seeded(ctx, n, b, [_randint(g, 0, 2**31)], drop_last=True)
+        (got,) = _seeded(ctx, n, b, [randint(g, 0, 2**31)], drop_last=True)
         _expect_batches(got, n, b, True, f"n={n}, batch_size={b}, shuffle=True, drop_last=True")
 
 
@@ -130,8 +117,8 @@ def indices_shuffled_drop_last(ctx):
 def indices_batch_larger_than_data(ctx):
     """batch_size > n: one short batch, or none at all with drop_last."""
     g = ctx.generator("large")
-    n = _randint(g, 1, 6)
-    b = n + _randint(g, 1, 5)
+    n = randint(g, 1, 6)
+    b = n + randint(g, 1, 5)
     got = ctx.call("batching.minibatch_indices", n, b, shuffle=False)
     assert_equal(got, [torch.arange(n)], what=f"batches for n={n}, batch_size={b}")
     got = ctx.call("batching.minibatch_indices", n, b, shuffle=False, drop_last=True)
@@ -173,9 +160,9 @@ def _variance(ctx, grads, b):
 def variance_matches_enumeration(ctx):
     """equals the average of ‖ĝ_B − ḡ‖² over all batches of size B (float64)."""
     g = ctx.generator("enum")
-    n = _randint(g, 5, 8)
-    b = _randint(g, 2, n - 1)
-    grads = _grads(g, n, _randint(g, 2, 4), device=ctx.device)
+    n = randint(g, 5, 8)
+    b = randint(g, 2, n - 1)
+    grads = _grads(g, n, randint(g, 2, 4), device=ctx.device)
     got = _variance(ctx, grads, b)
     # the enumeration sums ≤ 70 nonnegative terms: ~1e-14 relative error; 1e-10 is loose
     assert_close(got, _enumerated(grads, b), rtol=1e-10, atol=0, what=f"variance (N={n}, B={b})")
@@ -185,11 +172,11 @@ def variance_matches_enumeration(ctx):
 def variance_matches_reference_large(ctx):
     """matches tr(Σ)(N−B)/(B(N−1)) on a larger problem (float64)."""
     g = ctx.generator("large")
-    n = _randint(g, 30, 60)
-    b = _randint(g, 2, n - 1)
-    grads = _grads(g, n, _randint(g, 5, 10), device=ctx.device)
+    n = randint(g, 30, 60)
+    b = randint(g, 2, n - 1)
+    grads = _grads(g, n, randint(g, 5, 10), device=ctx.device)
     got = _variance(ctx, grads, b)
-    want = _ref(ctx, "batching").minibatch_gradient_variance(grads, b)
+    want = reference_module(ctx, "batching").minibatch_gradient_variance(grads, b)
     # sums of a few hundred squares in another order: ~1e-14 relative
     assert_close(got, want, rtol=1e-12, atol=0, what=f"variance (N={n}, B={b})")
 
@@ -198,11 +185,11 @@ def variance_matches_reference_large(ctx):
 def variance_float32(ctx):
     """float32 input gives a float32 result close to the float64 value."""
     g = ctx.generator("f32")
-    n = _randint(g, 10, 40)
-    b = _randint(g, 2, n - 1)
-    grads = _grads(g, n, _randint(g, 3, 8), dtype=F32, device=ctx.device)
+    n = randint(g, 10, 40)
+    b = randint(g, 2, n - 1)
+    grads = _grads(g, n, randint(g, 3, 8), dtype=F32, device=ctx.device)
     got = _variance(ctx, grads, b)
-    want = _ref(ctx, "batching").minibatch_gradient_variance(grads.to(F64), b).to(F32)
+    want = reference_module(ctx, "batching").minibatch_gradient_variance(grads.to(F64), b).to(F32)
     # centering removes the offset; float32 sums of ≤ 320 terms: 1e-5 relative
     assert_close(got, want, rtol=1e-5, atol=0, what=f"variance (N={n}, B={b}, float32)")
 
@@ -212,8 +199,8 @@ def variance_full_batch_is_zero(ctx):
     """B = N (including N = 1) gives exactly 0, as a tensor of the input's dtype."""
     g = ctx.generator("full")
     for dtype in (F64, F32):
-        for n in (_randint(g, 2, 9), 1):
-            grads = _grads(g, n, _randint(g, 1, 4), dtype=dtype, device=ctx.device)
+        for n in (randint(g, 2, 9), 1):
+            grads = _grads(g, n, randint(g, 1, 4), dtype=dtype, device=ctx.device)
             assert_equal(_variance(ctx, grads, n), torch.zeros((), dtype=dtype), what=f"variance (N=B={n}, {dtype})")
 
 
@@ -221,12 +208,12 @@ def variance_full_batch_is_zero(ctx):
 def variance_gradient(ctx):
     """autograd through the variance gives the reference's gradient w.r.t. the per-example gradients."""
     g = ctx.generator("grad")
-    n = _randint(g, 4, 12)
-    b = _randint(g, 1, n - 1)
-    grads = _grads(g, n, _randint(g, 2, 5), device=ctx.device)
+    n = randint(g, 4, 12)
+    b = randint(g, 1, n - 1)
+    grads = _grads(g, n, randint(g, 2, 5), device=ctx.device)
     got = ctx.run("grad", target="batching.minibatch_gradient_variance", args=(grads, b), wrt=(0,))
     x = grads.detach().clone().requires_grad_(True)
-    (want,) = torch.autograd.grad(_ref(ctx, "batching").minibatch_gradient_variance(x, b), x)
+    (want,) = torch.autograd.grad(reference_module(ctx, "batching").minibatch_gradient_variance(x, b), x)
     # the gradient is linear in the centered data: a few roundings per entry
     assert_close(got["grads"][0], want, rtol=1e-12, atol=1e-14, what="d variance / d per_example_grads")
 
@@ -235,8 +222,8 @@ def variance_gradient(ctx):
 def variance_input_not_modified(ctx):
     """minibatch_gradient_variance leaves per_example_grads unchanged."""
     g = ctx.generator("inputs")
-    n = _randint(g, 4, 10)
+    n = randint(g, 4, 10)
     grads = _grads(g, n, 3, device=ctx.device)
-    b = _randint(g, 1, n - 1)
+    b = randint(g, 1, n - 1)
     r = ctx.run("call", target="batching.minibatch_gradient_variance", args=(grads, b), return_args=True)
     assert_equal(r["args"][0], grads, what="per_example_grads after the call")

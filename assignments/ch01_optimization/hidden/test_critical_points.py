@@ -5,26 +5,13 @@ import torch
 from leedl_grader.checks import check, expect
 from leedl_grader.compare import assert_close, assert_equal
 from leedl_grader.drivers import run_local
-from leedl_grader.drivers.optim import make_loss, mlp_size
+from leedl_grader.helpers import F32, F64, randint, randn, uniform
 
-F64, F32 = torch.float64, torch.float32
-
-
-def _randn(g, *shape, dtype=F64):
-    return torch.randn(*shape, generator=g, dtype=F64).to(dtype)
-
-
-def _uniform(g, lo, hi):
-    return lo + (hi - lo) * float(torch.rand((), generator=g, dtype=F64))
-
-
-def _randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
+from ..public.drivers import make_loss, mlp_size
 
 
 def _orthogonal(g, n):
-    q, r = torch.linalg.qr(_randn(g, n, n))
+    q, r = torch.linalg.qr(randn(g, n, n))
     return q * torch.sign(torch.diagonal(r))
 
 
@@ -45,7 +32,7 @@ def _permuted_diag(g, lam, dtype=F64, device="cpu"):
 
 def _dyadic_tol(g):
     """A tolerance exactly representable in float32 and float64 (k/64), so ±tol is exact."""
-    return _randint(g, 1, 40) / 64
+    return randint(g, 1, 40) / 64
 
 
 def _spec_to(spec, device):
@@ -53,8 +40,8 @@ def _spec_to(spec, device):
 
 
 def _mlp_spec(g, dtype=F64):
-    d, h, k = _randint(g, 2, 3), _randint(g, 2, 3), _randint(g, 5, 8)
-    spec = {"kind": "mlp", "X": _randn(g, k, d, dtype=dtype), "y": _randn(g, k, dtype=dtype), "hidden": h}
+    d, h, k = randint(g, 2, 3), randint(g, 2, 3), randint(g, 5, 8)
+    spec = {"kind": "mlp", "X": randn(g, k, d, dtype=dtype), "y": randn(g, k, dtype=dtype), "hidden": h}
     return spec, mlp_size(d, h)
 
 
@@ -90,21 +77,21 @@ def _hessian_case(ctx, spec, theta, rtol, atol_scale):
 def hessian_quadratic_float64(ctx):
     """hessian of a quadratic ½θᵀAθ + bᵀθ (float64) matches torch.autograd.functional.hessian."""
     g = ctx.generator("quadratic")
-    n = _randint(g, 3, 6)
-    a = _randn(g, n, n)
-    spec = {"kind": "quadratic", "A": a + a.T, "b": _randn(g, n)}
+    n = randint(g, 3, 6)
+    a = randn(g, n, n)
+    spec = {"kind": "quadratic", "A": a + a.T, "b": randn(g, n)}
     # exact arithmetic up to reordered sums of n terms: 1e-12 is ~1000 ulps of the largest entry
-    _hessian_case(ctx, spec, _randn(g, n), rtol=1e-12, atol_scale=1e-12)
+    _hessian_case(ctx, spec, randn(g, n), rtol=1e-12, atol_scale=1e-12)
 
 
 @check("critical_points.hessian", points=1.5)
 def hessian_rosenbrock_float64(ctx):
     """hessian of the Rosenbrock function (float64) matches torch.autograd.functional.hessian."""
     g = ctx.generator("rosenbrock")
-    n = _randint(g, 3, 6)
-    spec = {"kind": "rosenbrock", "a": _uniform(g, 1.0, 100.0)}
+    n = randint(g, 3, 6)
+    spec = {"kind": "rosenbrock", "a": uniform(g, 1.0, 100.0)}
     # a handful of products per entry; 1e-11 of the largest entry covers any valid evaluation order
-    _hessian_case(ctx, spec, _randn(g, n), rtol=1e-11, atol_scale=1e-11)
+    _hessian_case(ctx, spec, randn(g, n), rtol=1e-11, atol_scale=1e-11)
 
 
 @check("critical_points.hessian", points=1.5)
@@ -113,7 +100,7 @@ def hessian_mlp_float64(ctx):
     g = ctx.generator("mlp")
     spec, n = _mlp_spec(g)
     # double backward through tanh and two matmuls: error ~ a few ulps times the sums' length
-    _hessian_case(ctx, spec, 0.7 * _randn(g, n), rtol=1e-10, atol_scale=1e-11)
+    _hessian_case(ctx, spec, 0.7 * randn(g, n), rtol=1e-10, atol_scale=1e-11)
 
 
 @check("critical_points.hessian", points=1.5)
@@ -121,7 +108,7 @@ def hessian_mlp_float32(ctx):
     """hessian in float32 returns float32 values close to torch's."""
     g = ctx.generator("mlp32")
     spec, n = _mlp_spec(g, dtype=F32)
-    theta = (0.7 * _randn(g, n)).to(F32)
+    theta = (0.7 * randn(g, n)).to(F32)
     # float32 (eps 1.2e-7) through a double backward of ~30 operations: 1e-4 of the largest entry
     _hessian_case(ctx, spec, theta, rtol=1e-4, atol_scale=1e-4)
 
@@ -130,11 +117,11 @@ def hessian_mlp_float32(ctx):
 def hessian_degenerate_quartic(ctx):
     """hessian of Σcθ⁴ + ½θᵀAθ at θ = 0 (A singular): a degenerate Hessian, matches torch."""
     g = ctx.generator("quartic")
-    n = _randint(g, 3, 5)
-    u = _randn(g, n, 1)
-    spec = {"kind": "quartic", "c": _randn(g, n).abs(), "A": u @ u.T, "b": _randn(g, n)}
+    n = randint(g, 3, 5)
+    u = randn(g, n, 1)
+    spec = {"kind": "quartic", "c": randn(g, n).abs(), "A": u @ u.T, "b": randn(g, n)}
     theta = torch.zeros(n, dtype=F64)
-    theta[_randint(g, 0, n - 1)] = _uniform(g, -1.0, 1.0)  # one coordinate off zero, the rest flat
+    theta[randint(g, 0, n - 1)] = uniform(g, -1.0, 1.0)  # one coordinate off zero, the rest flat
     _hessian_case(ctx, spec, theta, rtol=1e-12, atol_scale=1e-12)  # exact up to a few roundings
 
 
@@ -142,10 +129,10 @@ def hessian_degenerate_quartic(ctx):
 def hessian_linear_loss_is_zero(ctx):
     """hessian of a linear loss bᵀθ is the zero matrix (the gradient has no graph at all)."""
     g = ctx.generator("linear")
-    n = _randint(g, 2, 6)
+    n = randint(g, 2, 6)
     for dtype in (F64, F32):
-        spec = _spec_to({"kind": "linear", "b": _randn(g, n, dtype=dtype)}, ctx.device)
-        theta = _randn(g, n, dtype=dtype).to(ctx.device)
+        spec = _spec_to({"kind": "linear", "b": randn(g, n, dtype=dtype)}, ctx.device)
+        theta = randn(g, n, dtype=dtype).to(ctx.device)
         got = ctx.run("loss_call", target="critical_points.hessian", loss=spec, args=(theta,))["out"]
         assert_equal(got, torch.zeros(n, n, dtype=dtype), what=f"Hessian of a linear loss ({dtype})")
 
@@ -155,7 +142,7 @@ def hessian_input_not_modified(ctx):
     """hessian leaves theta unchanged."""
     g = ctx.generator("inputs")
     spec, n = _mlp_spec(g)
-    theta = _randn(g, n).to(ctx.device)
+    theta = randn(g, n).to(ctx.device)
     r = ctx.run("loss_call", target="critical_points.hessian", loss=_spec_to(spec, ctx.device),
                 args=(theta,), return_args=True)
     assert_equal(r["args"][0], theta, what="theta after the call")
@@ -175,8 +162,8 @@ def taylor_mlp_float64(ctx):
     """taylor_approximation of an MLP loss (float64) equals L(θ′) + dᵀg + ½dᵀHd, away from a critical point."""
     g = ctx.generator("mlp")
     spec, n = _mlp_spec(g)
-    tp = 0.7 * _randn(g, n)
-    th = tp + 0.3 * _randn(g, n)
+    tp = 0.7 * randn(g, n)
+    th = tp + 0.3 * randn(g, n)
     got = _taylor(ctx, spec, tp, th)["out"]
     want, _, _ = _true_taylor(spec, tp, th)
     # sums of ~n² products of O(1) numbers in float64: 1e-10 relative is far above rounding
@@ -187,10 +174,10 @@ def taylor_mlp_float64(ctx):
 def taylor_rosenbrock_float32(ctx):
     """taylor_approximation in float32 returns a float32 scalar close to the float64 truth."""
     g = ctx.generator("rosenbrock32")
-    n = _randint(g, 3, 5)
-    spec = {"kind": "rosenbrock", "a": _uniform(g, 1.0, 10.0)}
-    tp = _randn(g, n, dtype=F32)
-    th = (tp + 0.2 * _randn(g, n, dtype=F32)).to(F32)
+    n = randint(g, 3, 5)
+    spec = {"kind": "rosenbrock", "a": uniform(g, 1.0, 10.0)}
+    tp = randn(g, n, dtype=F32)
+    th = (tp + 0.2 * randn(g, n, dtype=F32)).to(F32)
     got = _taylor(ctx, spec, tp, th)["out"]
     want, _, size = _true_taylor(spec, tp, th)
     # float32 (eps 1.2e-7) rounding of terms as large as `size`, which may cancel: 1e-5 of it
@@ -201,10 +188,10 @@ def taylor_rosenbrock_float32(ctx):
 def taylor_gradient_wrt_theta(ctx):
     """autograd through taylor_approximation gives g + H(θ−θ′) with respect to θ."""
     g = ctx.generator("grad")
-    n = _randint(g, 3, 5)
-    u = _randn(g, n, 1)
-    spec = {"kind": "quartic", "c": _randn(g, n).abs(), "A": u @ u.T, "b": _randn(g, n)}
-    tp, th = _randn(g, n), _randn(g, n)
+    n = randint(g, 3, 5)
+    u = randn(g, n, 1)
+    spec = {"kind": "quartic", "c": randn(g, n).abs(), "A": u @ u.T, "b": randn(g, n)}
+    tp, th = randn(g, n), randn(g, n)
     r = _taylor(ctx, spec, tp, th, wrt=[1])
     _, want, _ = _true_taylor(spec, tp, th)
     expect(r["grads"][0] is not None, "the result carries no gradient to theta (was it detached?)")
@@ -216,10 +203,10 @@ def taylor_gradient_wrt_theta(ctx):
 def taylor_exact_for_quadratic(ctx):
     """for a quadratic loss the second-order Taylor expansion is exact: it equals L(θ)."""
     g = ctx.generator("quadratic")
-    n = _randint(g, 3, 6)
-    a = _randn(g, n, n)
-    spec = {"kind": "quadratic", "A": a @ a.T - 2 * torch.eye(n, dtype=F64), "b": _randn(g, n)}
-    tp, th = _randn(g, n), _randn(g, n)
+    n = randint(g, 3, 6)
+    a = randn(g, n, n)
+    spec = {"kind": "quadratic", "A": a @ a.T - 2 * torch.eye(n, dtype=F64), "b": randn(g, n)}
+    tp, th = randn(g, n), randn(g, n)
     got = _taylor(ctx, spec, tp, th)["out"]
     want = make_loss(spec)(th)
     assert_close(got, want, rtol=1e-10, atol=1e-10, what="Taylor approximation of a quadratic")
@@ -229,9 +216,9 @@ def taylor_exact_for_quadratic(ctx):
 def taylor_linear_loss(ctx):
     """taylor_approximation of a linear loss (zero Hessian, no second-order graph) equals L(θ)."""
     g = ctx.generator("linear")
-    n = _randint(g, 2, 6)
-    spec = {"kind": "linear", "b": _randn(g, n)}
-    tp, th = _randn(g, n), _randn(g, n)
+    n = randint(g, 2, 6)
+    spec = {"kind": "linear", "b": randn(g, n)}
+    tp, th = randn(g, n), randn(g, n)
     got = _taylor(ctx, spec, tp, th)["out"]
     assert_close(got, make_loss(spec)(th), rtol=1e-12, atol=1e-12, what="Taylor approximation of a linear loss")
 
@@ -241,7 +228,7 @@ def taylor_inputs_not_modified(ctx):
     """taylor_approximation leaves theta_prime and theta unchanged."""
     g = ctx.generator("inputs")
     spec, n = _mlp_spec(g)
-    tp, th = _randn(g, n), _randn(g, n)
+    tp, th = randn(g, n), randn(g, n)
     r = _taylor(ctx, spec, tp, th, return_args=True)
     assert_equal(r["args"], [tp, th], what="(theta_prime, theta) after the call")
 
@@ -263,8 +250,8 @@ def classify_minimum(ctx):
     """a positive definite Hessian (float64 and float32) is a local minimum."""
     g = ctx.generator("min")
     for dtype in (F64, F32):
-        n = _randint(g, 2, 6)
-        lam = [_uniform(g, 0.5, 3.0) for _ in range(n)]
+        n = randint(g, 2, 6)
+        lam = [uniform(g, 0.5, 3.0) for _ in range(n)]
         _expect_label(ctx, _with_eigenvalues(g, lam, dtype, ctx.device), "local_minimum",
                       f"all eigenvalues positive ({dtype})")
 
@@ -274,8 +261,8 @@ def classify_maximum(ctx):
     """a negative definite Hessian (float64 and float32) is a local maximum."""
     g = ctx.generator("max")
     for dtype in (F64, F32):
-        n = _randint(g, 2, 6)
-        lam = [-_uniform(g, 0.5, 3.0) for _ in range(n)]
+        n = randint(g, 2, 6)
+        lam = [-uniform(g, 0.5, 3.0) for _ in range(n)]
         _expect_label(ctx, _with_eigenvalues(g, lam, dtype, ctx.device), "local_maximum",
                       f"all eigenvalues negative ({dtype})")
 
@@ -284,9 +271,9 @@ def classify_maximum(ctx):
 def classify_saddle(ctx):
     """eigenvalues of both signs make a saddle point."""
     g = ctx.generator("saddle")
-    n = _randint(g, 2, 6)
-    k = _randint(g, 1, n - 1)
-    lam = [_uniform(g, 0.5, 3.0) for _ in range(k)] + [-_uniform(g, 0.5, 3.0) for _ in range(n - k)]
+    n = randint(g, 2, 6)
+    k = randint(g, 1, n - 1)
+    lam = [uniform(g, 0.5, 3.0) for _ in range(k)] + [-uniform(g, 0.5, 3.0) for _ in range(n - k)]
     _expect_label(ctx, _with_eigenvalues(g, lam, F64, ctx.device), "saddle_point", "eigenvalues of both signs")
 
 
@@ -294,7 +281,7 @@ def classify_saddle(ctx):
 def classify_saddle_with_flat_direction(ctx):
     """a zero eigenvalue does not hide a saddle: some λ > tol and some λ < −tol still decide it."""
     g = ctx.generator("saddle0")
-    lam = [_uniform(g, 0.5, 3.0), -_uniform(g, 0.5, 3.0), 0.0] + [0.0] * _randint(g, 0, 2)
+    lam = [uniform(g, 0.5, 3.0), -uniform(g, 0.5, 3.0), 0.0] + [0.0] * randint(g, 0, 2)
     _expect_label(ctx, _with_eigenvalues(g, lam, F64, ctx.device), "saddle_point",
                   "eigenvalues of both signs and a zero one")
 
@@ -303,9 +290,9 @@ def classify_saddle_with_flat_direction(ctx):
 def classify_degenerate(ctx):
     """a semi-definite Hessian with a zero eigenvalue (or an all-zero one) is degenerate."""
     g = ctx.generator("degenerate")
-    n = _randint(g, 2, 5)
+    n = randint(g, 2, 5)
     for sign in (1.0, -1.0):
-        lam = [sign * _uniform(g, 0.5, 3.0) for _ in range(n - 1)] + [0.0]
+        lam = [sign * uniform(g, 0.5, 3.0) for _ in range(n - 1)] + [0.0]
         _expect_label(ctx, _with_eigenvalues(g, lam, F64, ctx.device), "degenerate",
                       "semi-definite with a zero eigenvalue")
     _expect_label(ctx, torch.zeros(n, n, dtype=F64, device=ctx.device), "degenerate", "the zero matrix")
@@ -316,7 +303,7 @@ def classify_strict_tolerance(ctx):
     """an eigenvalue equal to ±tol counts as zero (the comparisons are strict)."""
     g = ctx.generator("strict")
     tol = _dyadic_tol(g)
-    big = [tol + _randint(g, 1, 64) / 64 for _ in range(_randint(g, 1, 3))]
+    big = [tol + randint(g, 1, 64) / 64 for _ in range(randint(g, 1, 3))]
     for dtype in (F64, F32):
         h = _permuted_diag(g, big + [tol], dtype, ctx.device)
         _expect_label(ctx, h, "degenerate", f"eigenvalues > tol and one equal to tol ({dtype})", tol)
@@ -330,7 +317,7 @@ def classify_strict_tolerance(ctx):
 def classify_default_tol(ctx):
     """without a tol argument the tolerance is 1e-8."""
     g = ctx.generator("default")
-    small, above = _uniform(g, 1e-9, 9e-9), _uniform(g, 2e-8, 9e-8)
+    small, above = uniform(g, 1e-9, 9e-9), uniform(g, 2e-8, 9e-8)
     _expect_label(ctx, _permuted_diag(g, [1.0, small, 2.0], F64, ctx.device), "degenerate",
                   "an eigenvalue below the default tolerance 1e-8")
     _expect_label(ctx, _permuted_diag(g, [1.0, above, 2.0], F64, ctx.device), "local_minimum",
@@ -365,7 +352,7 @@ def _spaced(g, n, lo, hi):
 def escape_saddle_float64(ctx):
     """escape_direction at a saddle (float64) is the unit eigenvector of the most negative eigenvalue."""
     g = ctx.generator("saddle")
-    n = _randint(g, 3, 6)
+    n = randint(g, 3, 6)
     h = _with_eigenvalues(g, _spaced(g, n, -3.0, 3.0), F64, ctx.device)
     got = ctx.call("critical_points.escape_direction", h)
     # eigenvectors of a well-conditioned 6x6 with gaps ≥ 0.25: error ~ 1e-15·‖H‖/gap; 1e-10 is generous
@@ -376,8 +363,8 @@ def escape_saddle_float64(ctx):
 def escape_most_negative_not_largest(ctx):
     """the most negative eigenvalue wins, even when a positive one is larger in magnitude."""
     g = ctx.generator("largest")
-    n = _randint(g, 3, 6)
-    lam = _spaced(g, n - 1, -2.0, -0.5) + [_uniform(g, 5.0, 9.0)]
+    n = randint(g, 3, 6)
+    lam = _spaced(g, n - 1, -2.0, -0.5) + [uniform(g, 5.0, 9.0)]
     h = _with_eigenvalues(g, lam, F64, ctx.device)
     got = ctx.call("critical_points.escape_direction", h)
     _check_direction(got, h, F64, 0, 1e-10, "negative eigenvalues and one large positive")
@@ -387,9 +374,9 @@ def escape_most_negative_not_largest(ctx):
 def escape_none_without_negative(ctx):
     """None when no eigenvalue is < −tol: positive definite, semi-definite, or one exactly at −tol."""
     g = ctx.generator("none")
-    n = _randint(g, 2, 5)
-    lam = [_uniform(g, 0.5, 3.0) for _ in range(n - 1)]
-    h = _with_eigenvalues(g, lam + [_uniform(g, 0.5, 3.0)], F64, ctx.device)
+    n = randint(g, 2, 5)
+    lam = [uniform(g, 0.5, 3.0) for _ in range(n - 1)]
+    h = _with_eigenvalues(g, lam + [uniform(g, 0.5, 3.0)], F64, ctx.device)
     got = ctx.call("critical_points.escape_direction", h)
     expect(got is None, "positive definite Hessian: expected None")
     got = ctx.call("critical_points.escape_direction", _with_eigenvalues(g, lam + [0.0], F64, ctx.device))
@@ -404,7 +391,7 @@ def escape_none_without_negative(ctx):
 def escape_float32(ctx):
     """escape_direction on a float32 Hessian returns a float32 unit eigenvector."""
     g = ctx.generator("f32")
-    n = _randint(g, 3, 6)
+    n = randint(g, 3, 6)
     h = _with_eigenvalues(g, _spaced(g, n, -3.0, 3.0), F32, ctx.device)
     got = ctx.call("critical_points.escape_direction", h)
     # float32 eigenvectors with gaps ≥ 0.25: error ~ 1e-7·‖H‖/gap; 1e-4 is generous, wrong vectors are O(1) off
@@ -415,8 +402,8 @@ def escape_float32(ctx):
 def escape_default_tol(ctx):
     """without a tol argument the tolerance is 1e-8."""
     g = ctx.generator("default")
-    n = _randint(g, 2, 5)
-    small, above = _uniform(g, 1e-9, 9e-9), _uniform(g, 2e-8, 9e-8)
+    n = randint(g, 2, 5)
+    small, above = uniform(g, 1e-9, 9e-9), uniform(g, 2e-8, 9e-8)
     got = ctx.call("critical_points.escape_direction", _permuted_diag(g, [1.0] * (n - 1) + [-small], F64, ctx.device))
     expect(got is None, "the only negative eigenvalue is above -1e-8: expected None")
     h = _permuted_diag(g, [1.0 + i for i in range(n - 1)] + [-above], F64, ctx.device)
@@ -428,7 +415,7 @@ def escape_default_tol(ctx):
 def escape_input_not_modified(ctx):
     """escape_direction leaves the Hessian unchanged."""
     g = ctx.generator("inputs")
-    n = _randint(g, 3, 5)
+    n = randint(g, 3, 5)
     h = _with_eigenvalues(g, _spaced(g, n, -2.0, 2.0), F64, ctx.device)
     r = ctx.run("call", target="critical_points.escape_direction", args=(h,), return_args=True)
     assert_equal(r["args"][0], h, what="hessian after the call")

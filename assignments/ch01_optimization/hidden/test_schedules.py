@@ -1,26 +1,12 @@
 """Hidden checks for schedules.py (notes 1.4 learning-rate scheduling)."""
 
-import importlib
 import math
 
 import torch
 
 from leedl_grader.checks import check, expect
 from leedl_grader.compare import assert_close
-
-
-def _ref(ctx, module):
-    """The reference's module (imported on first use if the package did not import it)."""
-    mod = getattr(ctx.reference, module, None)
-    return mod if mod is not None else importlib.import_module(f"{ctx.reference.__name__}.{module}")
-
-
-def _randint(g, lo, hi):
-    return int(torch.randint(lo, hi + 1, (), generator=g))
-
-
-def _u(g, lo, hi):
-    return lo + (hi - lo) * float(torch.rand((), generator=g, dtype=torch.float64))
+from leedl_grader.helpers import randint, reference_module, uniform
 
 
 def _lrs(ctx, name, steps, *args, **kwargs):
@@ -60,7 +46,7 @@ def _cosine_closed_form(step, base_lr, total, min_lr):
 def step_decay_matches_steplr(ctx):
     """step_decay matches the learning rates StepLR produces, over several decays."""
     g = ctx.generator("steplr")
-    base, size, gamma = _u(g, 0.01, 1.0), _randint(g, 2, 7), _u(g, 0.1, 0.9)
+    base, size, gamma = uniform(g, 0.01, 1.0), randint(g, 2, 7), uniform(g, 0.1, 0.9)
     steps = list(range(size * 5 + 2))
     _close(_lrs(ctx, "step_decay", steps, base, size, gamma), _steplr(steps, base, size, gamma), base, "learning rates")
 
@@ -69,8 +55,8 @@ def step_decay_matches_steplr(ctx):
 def step_decay_at_boundaries(ctx):
     """the decay happens exactly at multiples of step_size (not one step early or late)."""
     g = ctx.generator("boundary")
-    base, size, gamma = _u(g, 0.01, 1.0), _randint(g, 3, 9), _u(g, 0.1, 0.9)
-    k = _randint(g, 1, 4)
+    base, size, gamma = uniform(g, 0.01, 1.0), randint(g, 3, 9), uniform(g, 0.1, 0.9)
+    k = randint(g, 1, 4)
     steps = [k * size - 1, k * size, k * size + 1]
     want = [base * gamma ** (k - 1), base * gamma**k, base * gamma**k]
     _close(_lrs(ctx, "step_decay", steps, base, size, gamma), want, base,
@@ -81,8 +67,8 @@ def step_decay_at_boundaries(ctx):
 def step_decay_step_zero(ctx):
     """at step 0 the learning rate is base_lr (also with step_size = 1)."""
     g = ctx.generator("zero")
-    base, gamma = _u(g, 0.01, 1.0), _u(g, 0.1, 0.9)
-    for size in (1, _randint(g, 2, 9)):
+    base, gamma = uniform(g, 0.01, 1.0), uniform(g, 0.1, 0.9)
+    for size in (1, randint(g, 2, 9)):
         _close(_lrs(ctx, "step_decay", [0, 1], base, size, gamma), [base, base * gamma ** (1 // size)], base,
                f"learning rates at steps 0, 1 (step_size={size})")
 
@@ -94,8 +80,8 @@ def step_decay_step_zero(ctx):
 def cosine_matches_closed_form(ctx):
     """cosine_decay matches CosineAnnealingLR's closed form for 0 ≤ step ≤ total_steps (min_lr > 0)."""
     g = ctx.generator("closed")
-    base, total = _u(g, 0.1, 1.0), _randint(g, 5, 60)
-    min_lr = base * _u(g, 0.05, 0.5)
+    base, total = uniform(g, 0.1, 1.0), randint(g, 5, 60)
+    min_lr = base * uniform(g, 0.05, 0.5)
     steps = list(range(total + 1))
     want = [_cosine_closed_form(s, base, total, min_lr) for s in steps]
     _close(_lrs(ctx, "cosine_decay", steps, base, total, min_lr), want, base, f"learning rates (total_steps={total})")
@@ -105,8 +91,8 @@ def cosine_matches_closed_form(ctx):
 def cosine_after_total_steps(ctx):
     """after total_steps the learning rate stays at min_lr (it does not come back up)."""
     g = ctx.generator("after")
-    base, total = _u(g, 0.1, 1.0), _randint(g, 5, 40)
-    min_lr = base * _u(g, 0.05, 0.5)
+    base, total = uniform(g, 0.1, 1.0), randint(g, 5, 40)
+    min_lr = base * uniform(g, 0.05, 0.5)
     steps = [total + k for k in range(1, 2 * total, max(1, total // 4))]
     _close(_lrs(ctx, "cosine_decay", steps, base, total, min_lr), [min_lr] * len(steps), base,
            f"learning rates after total_steps={total}")
@@ -116,7 +102,7 @@ def cosine_after_total_steps(ctx):
 def cosine_default_min_lr(ctx):
     """without min_lr the schedule goes from base_lr down to 0 (and stays there)."""
     g = ctx.generator("default")
-    base, total = _u(g, 0.1, 1.0), _randint(g, 5, 40)
+    base, total = uniform(g, 0.1, 1.0), randint(g, 5, 40)
     steps = list(range(0, total + 5))
     want = [_cosine_closed_form(min(s, total), base, total, 0.0) for s in steps]
     _close(_lrs(ctx, "cosine_decay", steps, base, total), want, base,
@@ -127,17 +113,18 @@ def cosine_default_min_lr(ctx):
 def cosine_step_zero(ctx):
     """at step 0 the learning rate is base_lr."""
     g = ctx.generator("zero")
-    base, total = _u(g, 0.1, 1.0), _randint(g, 1, 40)
-    _close(_lrs(ctx, "cosine_decay", [0], base, total, base * _u(g, 0.0, 0.5)), [base], base, "learning rate at step 0")
+    base, total = uniform(g, 0.1, 1.0), randint(g, 1, 40)
+    lrs = _lrs(ctx, "cosine_decay", [0], base, total, base * uniform(g, 0.0, 0.5))
+    _close(lrs, [base], base, "learning rate at step 0")
 
 
 # --- linear_warmup_cosine ---------------------------------------------------------------------
 
 
 def _warmup_args(g):
-    base = _u(g, 0.1, 1.0)
-    warm = _randint(g, 2, 20)
-    return base, warm, warm + _randint(g, 5, 40), base * _u(g, 0.05, 0.5)
+    base = uniform(g, 0.1, 1.0)
+    warm = randint(g, 2, 20)
+    return base, warm, warm + randint(g, 5, 40), base * uniform(g, 0.05, 0.5)
 
 
 @check("schedules.linear_warmup_cosine", points=1.5)
@@ -164,7 +151,7 @@ def warmup_cosine_phase(ctx):
     g = ctx.generator("cosine")
     base, warm, total, min_lr = _warmup_args(g)
     steps = list(range(warm, total + 1))
-    want = [_ref(ctx, "schedules").linear_warmup_cosine(s, base, warm, total, min_lr) for s in steps]
+    want = [reference_module(ctx, "schedules").linear_warmup_cosine(s, base, warm, total, min_lr) for s in steps]
     _close(_lrs(ctx, "linear_warmup_cosine", steps, base, warm, total, min_lr), want, base,
            f"learning rates after warm-up (warmup_steps={warm}, total_steps={total})")
 
@@ -197,9 +184,9 @@ def warmup_zero_warmup_steps(ctx):
 def transformer_lr_matches_reference(ctx):
     """transformer_lr matches d_model^−0.5·min(step^−0.5, step·warmup^−1.5) for steps ≥ 1."""
     g = ctx.generator("formula")
-    d, warm = 2 ** _randint(g, 5, 10), _randint(g, 10, 400)
-    steps = sorted({1, warm - 1, warm, warm + 1} | {_randint(g, 1, 4 * warm) for _ in range(30)})
-    want = [_ref(ctx, "schedules").transformer_lr(s, d, warm) for s in steps]
+    d, warm = 2 ** randint(g, 5, 10), randint(g, 10, 400)
+    steps = sorted({1, warm - 1, warm, warm + 1} | {randint(g, 1, 4 * warm) for _ in range(30)})
+    want = [reference_module(ctx, "schedules").transformer_lr(s, d, warm) for s in steps]
     _close(_lrs(ctx, "transformer_lr", steps, d, warm), want, max(want), f"learning rates (d_model={d}, warmup={warm})")
 
 
@@ -207,7 +194,7 @@ def transformer_lr_matches_reference(ctx):
 def transformer_lr_step_zero(ctx):
     """at step 0 the learning rate is 0.0 (no division by zero)."""
     g = ctx.generator("zero")
-    d, warm = 2 ** _randint(g, 5, 10), _randint(g, 10, 400)
+    d, warm = 2 ** randint(g, 5, 10), randint(g, 10, 400)
     got = _lrs(ctx, "transformer_lr", [0], d, warm)
     expect(got == [0.0], f"transformer_lr(0, {d}, {warm}) returned {got[0]!r}, expected 0.0")
 
@@ -216,9 +203,9 @@ def transformer_lr_step_zero(ctx):
 def transformer_lr_default_warmup(ctx):
     """without warmup_steps the warm-up lasts 4000 steps."""
     g = ctx.generator("default")
-    d = 2 ** _randint(g, 5, 10)
-    steps = [_randint(g, 1, 3999), 3999, 4000, 4001, _randint(g, 4001, 20000)]
-    want = [_ref(ctx, "schedules").transformer_lr(s, d, 4000) for s in steps]
+    d = 2 ** randint(g, 5, 10)
+    steps = [randint(g, 1, 3999), 3999, 4000, 4001, randint(g, 4001, 20000)]
+    want = [reference_module(ctx, "schedules").transformer_lr(s, d, 4000) for s in steps]
     _close(_lrs(ctx, "transformer_lr", steps, d), want, max(want), f"learning rates (d_model={d}, default warm-up)")
 
 
@@ -226,7 +213,7 @@ def transformer_lr_default_warmup(ctx):
 def transformer_lr_peak_at_warmup(ctx):
     """the largest learning rate is at step = warmup_steps, where it equals (d_model·warmup)^−0.5."""
     g = ctx.generator("peak")
-    d, warm = 2 ** _randint(g, 5, 10), _randint(g, 10, 400)
+    d, warm = 2 ** randint(g, 5, 10), randint(g, 10, 400)
     steps = list(range(1, 3 * warm))
     got = _lrs(ctx, "transformer_lr", steps, d, warm)
     peak = (d * warm) ** -0.5

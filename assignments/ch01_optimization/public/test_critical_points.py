@@ -5,7 +5,8 @@ import torch
 from leedl_grader.checks import check, expect
 from leedl_grader.compare import assert_close
 from leedl_grader.drivers import run_local
-from leedl_grader.drivers.optim import make_loss, mlp_size
+
+from .drivers import make_loss, mlp_size
 
 F64 = torch.float64
 

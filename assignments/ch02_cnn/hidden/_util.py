@@ -1,17 +1,8 @@
 """Shared by the hidden checks: the public ``_where`` helper, plus input makers and tolerances."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
 
-_WHERE = Path(__file__).parent.parent / "public" / "_where.py"  # one helper for both suites
-_spec = importlib.util.spec_from_file_location("_leedl_ch02_where", _WHERE)
-_where = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_where)
-
-assert_close_at = _where.assert_close_at
-OUTPUT, INPUT, FILTER = _where.OUTPUT, _where.INPUT, _where.FILTER
+from ..public._where import FILTER, INPUT, OUTPUT, assert_close_at  # noqa: F401 - one helper for both suites
 
 F64, F32 = torch.float64, torch.float32
 

@@ -1,18 +1,13 @@
 """Shared by the hidden checks: input makers, masks of every kind, tolerances, trusted formulas."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import torch
 
 from leedl_grader.checks import CheckFailed, expect
 from leedl_grader.compare import assert_close
 
-_MHA = Path(__file__).parent.parent / "public" / "_torch_mha.py"  # one helper for both suites
-_spec = importlib.util.spec_from_file_location("_leedl_ch03_torch_mha", _MHA)
-torch_mha = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(torch_mha)
+from ..public import _torch_mha as torch_mha  # one helper for both suites
 
 F64, F32 = torch.float64, torch.float32
 

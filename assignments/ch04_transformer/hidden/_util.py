@@ -2,19 +2,13 @@
 parameter randomized and their weights mapped to the blocks' names, decoding tables and an
 exhaustive search."""
 
-import importlib.util
 import itertools
 import math
-from pathlib import Path
 
 import torch
 from torch import nn
 
-_NAMES = Path(__file__).parent.parent / "public" / "_names.py"  # one weight-name map for both suites
-_spec = importlib.util.spec_from_file_location("_leedl_ch04_names", _NAMES)
-_names = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_names)
-to_block_names = _names.to_block_names
+from ..public._names import to_block_names  # one weight-name map for both suites
 
 F64, F32 = torch.float64, torch.float32
 DTYPES = {"float64": F64, "float32": F32}

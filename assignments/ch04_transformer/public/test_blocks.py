@@ -2,18 +2,13 @@
 weights. The grader also randomizes every parameter (torch's init leaves norm scales at 1 and biases
 at 0), compares gradients, float32, padding and per-sample masks, and times the encoder block."""
 
-import importlib.util
-from pathlib import Path
-
 import torch
 from torch import nn
 
 from leedl_grader.checks import check
 from leedl_grader.compare import assert_close
 
-_spec = importlib.util.spec_from_file_location("_leedl_ch04_names", Path(__file__).parent / "_names.py")
-_names = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_names)
+from . import _names
 
 # float64 through a few matrix products and two or three layer norms: ~1e-14
 TOL64 = dict(rtol=1e-9, atol=1e-9)

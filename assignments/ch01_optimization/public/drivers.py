@@ -1,15 +1,18 @@
-"""Drivers for chapter 1: optimizer trajectories, and functions that take a loss function.
+"""This chapter's drivers: optimizer trajectories, and functions that take a loss function.
 
-Both sides of a comparison (the student's object in the student's process, the reference or the
-PyTorch routine in the judge) run the very same code here, fed with the same plain data.
+Loaded by the engine into every student process of the chapter (before it forks them) and into
+the judge before the checks: both sides of a comparison (the student's object in the student's
+process, the reference or the PyTorch routine in the judge) run the very same code here, fed with
+the same plain data. Checks import the helpers (``from .drivers import make_loss``; hidden ones
+``from ..public.drivers import make_loss``) and address the drivers by name.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .. import wire
-from . import _clone, driver, synchronize
+from leedl_grader import wire
+from leedl_grader.drivers import clone, driver, synchronize
 
 # --- optimizers --------------------------------------------------------------------------------
 
@@ -164,30 +167,7 @@ def loss_call(fn, loss, args=(), kwargs=None, wrt=None, return_args=False):
             grads = [None for _ in inputs]
     synchronize()
     return {
-        "out": out.detach() if isinstance(out, torch.Tensor) else _clone(out),
+        "out": out.detach() if isinstance(out, torch.Tensor) else clone(out),
         "grads": grads,
         "args": [a.detach() if isinstance(a, torch.Tensor) else a for a in originals] if return_args else None,
     }
-
-
-# --- functions that take a torch.Generator ---------------------------------------------------
-
-
-@driver("seeded_call")
-def seeded_call(fn, seeds, args=(), kwargs=None, global_seeds=None, generator_kw="generator"):
-    """Call ``fn(*args, **kwargs, generator=torch.Generator().manual_seed(s))`` once per seed.
-
-    A generator cannot cross the wire, so it is built here. ``global_seeds`` (one per call)
-    re-seed the global RNG before each call: a function that draws from the global RNG instead
-    of its generator then gives different results for the same generator seed. A seed of None
-    passes ``generator=None``.
-    """
-    kwargs = dict(kwargs or {})
-    outs = []
-    for i, s in enumerate(seeds):
-        if global_seeds is not None:
-            torch.manual_seed(int(global_seeds[i]))
-        gen = None if s is None else torch.Generator().manual_seed(int(s))
-        outs.append(fn(*args, **{**kwargs, generator_kw: gen}))
-    synchronize()
-    return outs
