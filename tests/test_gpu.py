@@ -108,6 +108,14 @@ def test_sandbox_access_is_decided_by_the_judge_and_none_on_cpu(tmp_path):
     assert got == {"nodes": [f"{dev}/nvidiactl", f"{dev}/nvidia-uvm", f"{dev}/nvidia1"], "libraries": [],
                    "env": {"CUDA_VISIBLE_DEVICES": "GPU-dddd4444", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}}
     assert "nvidia1" in gpu.describe(got) and gpu.describe(None) == ""
+    # with the defaults: the directories every sandbox sees (system, Python) computed here, no visible-devices list
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "libcuda.so.1").write_text("")
+    got = gpu.sandbox_access("cuda:0", {"LD_LIBRARY_PATH": f"{lib}:/usr/lib"}, dev=str(dev),
+                             gpus_root=str(tmp_path / "none"), ldconfig="")
+    assert got["libraries"] == [str(lib)] and got["env"] == {}
+    assert got["nodes"] == [f"{dev}/nvidiactl", f"{dev}/nvidia-uvm"] + [f"{dev}/nvidia{i}" for i in range(4)]
 
 
 def test_the_judge_asks_for_gpu_access_only_for_a_strict_sandbox_on_cuda(monkeypatch):
