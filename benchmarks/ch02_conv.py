@@ -29,7 +29,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from leedl_grader import course as courses  # noqa: E402
+from leedl_grader.course import chapters as courses  # noqa: E402
 
 
 def unfold_einsum(x, weight, bias=None, stride=1, padding=0):

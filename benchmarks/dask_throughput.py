@@ -29,14 +29,12 @@ sys.path.insert(0, str(REPO))
 
 from distributed import Client, LocalCluster  # noqa: E402
 
-from leedl_grader import (  # noqa: E402
-    api,
-    batch,
-    dask_task,  # noqa: E402
-)
-from leedl_grader import distributed as dist  # noqa: E402
-from leedl_grader.runner import JudgeOptions  # noqa: E402
-from leedl_grader.submissions import discover  # noqa: E402
+from leedl_grader import api  # noqa: E402
+from leedl_grader.judge import batch  # noqa: E402
+from leedl_grader.judge import cluster as dist  # noqa: E402
+from leedl_grader.judge import cluster_task as dask_task  # noqa: E402
+from leedl_grader.judge.runner import JudgeOptions  # noqa: E402
+from leedl_grader.judge.submissions import discover  # noqa: E402
 
 CHAPTER = "ch01_optimization"
 

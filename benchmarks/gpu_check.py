@@ -51,8 +51,8 @@ def main() -> int:
         return 0
 
     from leedl_grader import api
-    from leedl_grader import course as courses
-    from leedl_grader import validate as validator
+    from leedl_grader.course import chapters as courses
+    from leedl_grader.course import validate as validator
 
     mode = api.sandbox_mode()
     if args.device.startswith("cuda"):

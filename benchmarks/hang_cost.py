@@ -16,8 +16,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from leedl_grader import course
 from leedl_grader.cli import main
+from leedl_grader.course import chapters as course
 
 WHO = tuple(os.environ.get("LEEDL_BENCH_WHO", "correct,hang_one,hang_everywhere").split(","))
 ROOT = Path(__file__).resolve().parent.parent

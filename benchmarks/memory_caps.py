@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_hostile import HOSTILE, _course  # noqa: E402
 from test_limits import BOUNDED, LIMITS  # noqa: E402
 
-from leedl_grader import cgroup  # noqa: E402
+from leedl_grader.sandbox import cgroup  # noqa: E402
 
 CASES = [("mem_fork", BOUNDED), ("mem_memfd", BOUNDED), ("mem_scratch", BOUNDED), ("memory_hog", HOSTILE)]
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from . import course as courses
-from . import sandbox
-from .course import Chapter, CourseError
+from .course import chapters as courses
+from .course.chapters import Chapter, CourseError
 from .exports import EXPORT_FORMATS
+from .judge.submissions import Submission, SubmissionError, discover
 from .model import SubmissionResult
-from .submissions import Submission, SubmissionError, discover
+from .sandbox import modes as sandbox
 
 # The grading machinery (batch, runner, results...) imports torch: each function below imports
 # what it uses when it runs, so that `leedl list` and `leedl --help` never pay for torch.
@@ -30,7 +30,7 @@ def sandbox_mode(*, require_strict: bool = False, insecure: bool = False) -> str
     if ok:
         return sandbox.STRICT
     if sys.platform.startswith("linux") and os.geteuid() == 0:
-        return sandbox.UID  # root without namespaces: a dedicated uid per sandbox (leedl_grader.uidbox)
+        return sandbox.UID  # root without namespaces: a dedicated uid per sandbox (leedl_grader.sandbox.uid_mode)
     if require_strict and not insecure:
         raise LeedlError(
             f"strict isolation is not available here ({why}); grading a class without it lets a "
@@ -86,8 +86,8 @@ def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, 
 
     ``plots``: a folder for the pictures checks offer (PNG; needs the ``plots`` extra).
     ``select``: ``-k`` patterns (files or exercises, :func:`course.select_exercises`); default all."""
-    from . import batch, results
-    from .runner import JudgeOptions
+    from .judge import batch, results
+    from .judge.runner import JudgeOptions
 
     cwd = Path.cwd()
     root = Path(course).resolve() if course else courses.find_course()
@@ -145,9 +145,10 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
           on_result: Callable[[SubmissionResult, bool], None] | None = None,
           on_note: Callable[[str], None] | None = None) -> BatchOutcome:
     """Grade a class. ``scheduler``: a Dask scheduler's address, or "local" for a local Dask
-    cluster of ``jobs`` workers (see :mod:`leedl_grader.distributed`); default: a local pool."""
-    from . import batch, distributed
-    from .runner import JudgeOptions
+    cluster of ``jobs`` workers (see :mod:`leedl_grader.judge.cluster`); default: a local pool."""
+    from .judge import batch
+    from .judge import cluster as distributed
+    from .judge.runner import JudgeOptions
 
     root, ch = chapter(chapter_name, course)
     mode = sandbox_mode(require_strict=True, insecure=insecure)
@@ -198,7 +199,7 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
     names = {s.student for s in subs}
     graded = [r for r in graded if r.student in names]
     book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded)
-    from . import cgroup
+    from .sandbox import cgroup
 
     backend, why = cgroup.backend()
     limits = replace(sandbox.Limits(), **ch.limits)
@@ -208,7 +209,7 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
 
 # --- instructors --------------------------------------------------------------------------------
 def build(chapter_name: str | None = None, course: Path | None = None) -> list[Path]:
-    from . import build as builder
+    from .course import build as builder
 
     root = course_root(course)
     chs = [chapter(chapter_name, root)[1]] if chapter_name else courses.chapters(root)
@@ -219,7 +220,7 @@ def build(chapter_name: str | None = None, course: Path | None = None) -> list[P
 
 
 def release(chapter_name: str, out: Path, course: Path | None = None) -> Path:
-    from . import release as releaser
+    from .course import release as releaser
 
     root, ch = chapter(chapter_name, course)
     try:
@@ -231,8 +232,8 @@ def release(chapter_name: str, out: Path, course: Path | None = None) -> Path:
 def validate(chapter_name: str | None = None, *, seed: int | None = None, jobs: int = 1, device: str = "cpu",
              course: Path | None = None, on_result=None) -> list:
     """A :class:`validate.ValidationReport` per chapter (default: every chapter)."""
-    from . import batch
-    from . import validate as validator
+    from .course import validate as validator
+    from .judge import batch
 
     root = course_root(course)
     chs = [chapter(chapter_name, root)[1]] if chapter_name else courses.chapters(root)
@@ -276,9 +277,9 @@ def nbgrader_source(chapter_name: str, course_dir: Path, assignment: str | None 
                     course: Path | None = None) -> tuple[Path, Path | None]:
     """Write the chapter's nbgrader source notebook (and bundle) into ``course_dir``; also
     ``course_dir/nbgrader_config.py`` when it does not exist. Returns (notebook, config written or None)."""
-    from . import release as releaser
+    from .course import release as releaser
+    from .course.markers import MarkerError
     from .exports import nbgrader as nbg
-    from .markers import MarkerError
 
     root, ch = chapter(chapter_name, course)
     try:

@@ -47,8 +47,8 @@ class Exercise:
 class Check:
     """One test of one exercise. ``fn(ctx)`` is pure: its only effects go through ``ctx``.
 
-    ``fn`` returns None (passed) or a :class:`leedl_grader.checks.Partial`, or raises
-    :class:`leedl_grader.checks.CheckFailed`.
+    ``fn`` returns None (passed) or a :class:`leedl_grader.authoring.checks.Partial`, or raises
+    :class:`leedl_grader.authoring.checks.CheckFailed`.
     """
 
     name: str

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from . import extras
 from .exports.text import terminal_text
+from .judge.printed import PRINTED
 from .model import Outcome, SubmissionResult, worst_outcome
-from .printed import PRINTED
 
 STYLE = {
     Outcome.PASSED: "green",
@@ -134,7 +134,7 @@ def render_submission(result: SubmissionResult, console: Console, *, failed_only
 
 
 def fault_lines(result: SubmissionResult) -> list[str]:
-    from .results import fault_lines as lines  # (imports torch: only where a result is shown)
+    from .judge.results import fault_lines as lines  # (imports torch: only where a result is shown)
 
     return lines(result)
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from leedl_grader import sandbox
+from leedl_grader.sandbox import modes as sandbox
 
 
 def require_strict() -> None:

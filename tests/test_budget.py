@@ -1,6 +1,6 @@
 """Time limits follow the reference; a hung exercise and a hung student stop costing time."""
 
-from leedl_grader import budget
+from leedl_grader.judge import budget
 from leedl_grader.model import Check, CheckResult, Outcome, SubmissionResult
 
 
@@ -49,7 +49,7 @@ def test_budgets_refuse_the_rest_of_a_hung_exercise_and_of_a_hung_student():
 def test_every_training_exercise_has_a_fixed_cpu_limit_stated_in_its_stub():
     from pathlib import Path
 
-    from leedl_grader import course
+    from leedl_grader.course import chapters as course
 
     root = Path(__file__).resolve().parent.parent
     found = 0

@@ -1,7 +1,7 @@
 """Stubs are generated from the reference (every real chapter's are checked in test_chapters.py)."""
 
-from leedl_grader import course as courses
-from leedl_grader.build import build, generated_files
+from leedl_grader.course import chapters as courses
+from leedl_grader.course.build import build, generated_files
 
 
 def test_build_writes_only_what_changed(course):

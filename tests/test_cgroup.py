@@ -13,8 +13,8 @@ import pytest
 from conftest import GOOD_OPS, write_submission
 from sandbox_util import require_strict
 
-from leedl_grader import cgroup
-from leedl_grader.sandbox import Limits
+from leedl_grader.sandbox import cgroup
+from leedl_grader.sandbox.modes import Limits
 
 
 class FakeV2(cgroup.V2):

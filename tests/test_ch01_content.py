@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from leedl_grader import course as courses
+from leedl_grader.course import chapters as courses
+from leedl_grader.course.validate import apply_variant, load_zoo, scope
 from leedl_grader.drivers import run_local
-from leedl_grader.inprocess import grade_in_process
-from leedl_grader.validate import apply_variant, load_zoo, scope
+from leedl_grader.judge.inprocess import grade_in_process
 
 try:
     import tomllib

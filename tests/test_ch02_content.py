@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from leedl_grader import course as courses
-from leedl_grader import forbid
+from leedl_grader.course import chapters as courses
 from leedl_grader.drivers import OpTracer
+from leedl_grader.forbid import scan as forbid
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "ch02_cnn"
@@ -143,7 +143,7 @@ def test_plots_are_optional(tmp_path):
 def test_reference_train_digits_meets_the_threshold(chapter, ref):
     """Seeds 0–2 clear the bar with a margin, and the judge's redrawn weights fall to about chance
     (so the re-initialisation probe never costs an honest model its points)."""
-    from leedl_grader.trained import TrainedModel
+    from leedl_grader.authoring.trained import TrainedModel
 
     courses.load_suite(chapter, "hidden")
     hd = courses.suite_module(chapter, "hidden", "test_digits")

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from leedl_grader import course as courses
-from leedl_grader import forbid
+from leedl_grader.course import chapters as courses
 from leedl_grader.drivers import OpTracer, run_local
 from leedl_grader.drivers.modules import build_loaded
+from leedl_grader.forbid import scan as forbid
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "ch03_self_attention"

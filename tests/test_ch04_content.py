@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from leedl_grader import course as courses
-from leedl_grader import forbid
+from leedl_grader.course import chapters as courses
+from leedl_grader.course.validate import load_zoo, scope
 from leedl_grader.drivers import OpTracer
 from leedl_grader.drivers.modules import build_module, table_call
-from leedl_grader.validate import load_zoo, scope
+from leedl_grader.forbid import scan as forbid
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "ch04_transformer"
@@ -206,7 +206,7 @@ def test_training_curve_is_drawn(tmp_path):
 def test_reference_train_reverse_meets_the_threshold(chapter, ref, hidden):
     """Seeds 0–2 clear 0.95 with a margin within the time limit on one thread, and the judge's
     redrawn weights fall to chance (the probe never costs an honest model its points)."""
-    from leedl_grader.trained import TrainedModel
+    from leedl_grader.authoring.trained import TrainedModel
 
     tr = hidden("test_training")
     torch.set_num_threads(1)

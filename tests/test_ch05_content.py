@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from leedl_grader import course as courses
+from leedl_grader.course import chapters as courses
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "ch05_self_supervised"

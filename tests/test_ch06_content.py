@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from leedl_grader import course as courses
+from leedl_grader.course import chapters as courses
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "ch06_transfer"

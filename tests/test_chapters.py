@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from leedl_grader import api
-from leedl_grader import course as courses
-from leedl_grader.build import generated_files
-from leedl_grader.inprocess import grade_in_process
-from leedl_grader.markers import BEGIN, END, clear_solutions
-from leedl_grader.release import release
-from leedl_grader.validate import load_zoo
+from leedl_grader.course import chapters as courses
+from leedl_grader.course.build import generated_files
+from leedl_grader.course.markers import BEGIN, END, clear_solutions
+from leedl_grader.course.release import release
+from leedl_grader.course.validate import load_zoo
+from leedl_grader.judge.inprocess import grade_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = courses.chapters(ROOT)

@@ -7,8 +7,8 @@ import sys
 from click.testing import CliRunner
 from conftest import GOOD_OPS, write_submission
 
-from leedl_grader import results
 from leedl_grader.cli import main
+from leedl_grader.judge import results
 from leedl_grader.model import CheckResult, Outcome
 
 
@@ -100,7 +100,8 @@ def test_k_selects_exercises_and_refuses_what_matches_nothing(course, tmp_path):
 
 def test_a_missing_optional_package_names_the_install_command(course, tmp_path, monkeypatch):
     (course / "assignments" / "ch99_demo" / "public" / "test_data.py").write_text(
-        "from leedl_grader.checks import check\n\n\n@check('ops.double', points=1)\ndef needs_a_data_set(ctx):\n"
+        "from leedl_grader.authoring.checks import check\n\n\n"
+        "@check('ops.double', points=1)\ndef needs_a_data_set(ctx):\n"
         "    from sklearn.datasets import load_digits  # noqa: F401\n")
     monkeypatch.setitem(sys.modules, "sklearn", None)  # as on a machine without scikit-learn
     work = write_submission(tmp_path, "mine", GOOD_OPS)

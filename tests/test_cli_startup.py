@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from leedl_grader import course as courses
+from leedl_grader.course import chapters as courses
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ("import sys, json\nfrom leedl_grader.cli import main\ntry:\n    main({args!r}, standalone_mode=False)\n"

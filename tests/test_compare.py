@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from leedl_grader.checks import CheckFailed
-from leedl_grader.compare import assert_close, first_differing_step, tensor_diff
+from leedl_grader.authoring.checks import CheckFailed
+from leedl_grader.authoring.compare import assert_close, first_differing_step, tensor_diff
 
 
 def test_close_tensors_pass_and_far_ones_report_worst_index():

@@ -18,11 +18,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURE_COURSE, GOOD_OPS, REPO, write_submission
 
-from leedl_grader import batch, dask_task, results, sandbox
-from leedl_grader import distributed as dist
 from leedl_grader.cli import main
-from leedl_grader.runner import JudgeOptions, gpu_lock_path
-from leedl_grader.submissions import Submission, discover
+from leedl_grader.judge import batch, results
+from leedl_grader.judge import cluster as dist
+from leedl_grader.judge import cluster_task as dask_task
+from leedl_grader.judge.runner import JudgeOptions, gpu_lock_path
+from leedl_grader.judge.submissions import Submission, discover
+from leedl_grader.sandbox import modes as sandbox
 
 distributed = pytest.importorskip("distributed")
 

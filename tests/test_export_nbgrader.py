@@ -9,10 +9,10 @@ import sys
 import pytest
 from sandbox_util import require_nbgrader, require_strict
 
-from leedl_grader import course as courses
-from leedl_grader import sandbox
+from leedl_grader.course import chapters as courses
+from leedl_grader.course.markers import MarkerError
 from leedl_grader.exports import nbgrader as nbg
-from leedl_grader.markers import MarkerError
+from leedl_grader.sandbox import modes as sandbox
 
 require_nbgrader()
 import nbformat  # noqa: E402

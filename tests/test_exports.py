@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from leedl_grader import results
 from leedl_grader.cli import main
 from leedl_grader.exports import html, junit, lms
 from leedl_grader.exports.text import FORMULA_START, csv_cell, xml_text
+from leedl_grader.judge import results
 from leedl_grader.model import CheckResult, Outcome, SubmissionResult
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)> =SUM(A1) \x1b[31m\x00 & "q"'
@@ -201,8 +201,8 @@ def test_grade_plots_land_per_student_and_inline_in_html(tmp_path, graded):
 
     import torch
 
+    from leedl_grader.judge.runner import Context, JudgeOptions
     from leedl_grader.model import Check
-    from leedl_grader.runner import Context, JudgeOptions
 
     judge = types.SimpleNamespace(options=JudgeOptions(mode="strict", plots_dir=str(tmp_path / "plots" / "{student}")),
                                   chapter=types.SimpleNamespace(name="ch77_demo"), student="bob")

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from leedl_grader import forbid
+from leedl_grader.forbid import scan as forbid
 
 BANNED = ("torch.nn.functional.softplus", "torch.Tensor.softmax", "torch.autograd.functional")
 CHAPTER = SimpleNamespace(name="ch99_demo", exercises=[SimpleNamespace(file="ops.py", forbidden=BANNED),
@@ -55,7 +55,7 @@ EVASIONS = {
     "os_system": "import os\nos.system('true')\n",
     "attrgetter": "import operator, torch\nf = operator.attrgetter('nn.functional.softplus')(torch)\n",
     "jit": "import torch\ncu = torch.jit.CompilationUnit('def f(x):\\n    return x\\n')\n",
-    "grader": "import leedl_grader.worker\n",
+    "grader": "import leedl_grader.sandbox.student\n",
     "tensor_method": "def f(x):\n    return x.softmax(-1)\n",
     "tensor_method_getattr": "def f(x):\n    return getattr(x, 'softmax')(-1)\n",
     "banned_module_routine": "import torch.autograd.functional as AF\nj = AF.jacobian\n",

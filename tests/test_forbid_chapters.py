@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from leedl_grader import course as courses
-from leedl_grader import forbid
+from leedl_grader.course import chapters as courses
+from leedl_grader.forbid import scan as forbid
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = [

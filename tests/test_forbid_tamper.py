@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from leedl_grader import forbid
+from leedl_grader.forbid import scan as forbid
 
 CHAPTER = SimpleNamespace(name="ch99_demo",
                           exercises=[SimpleNamespace(name="util.halve", file="util.py", forbidden=())])

@@ -1,4 +1,4 @@
-"""CUDA in the strict sandbox (leedl_grader.gpu): which paths a sandbox on a GPU gets, the lock per
+"""CUDA in the strict sandbox (leedl_grader.sandbox.gpu): which paths a sandbox on a GPU gets, the lock per
 GPU, a CUDA out-of-memory scored as the student's `memory`. The logic is tested with fakes (a fake
 /dev, /proc/driver/nvidia and loader cache); what needs a real GPU skips cleanly without one."""
 
@@ -13,10 +13,12 @@ import torch
 from conftest import GOOD_OPS, REPO, write_submission
 from sandbox_util import require_strict
 
-from leedl_grader import api, gpu, sandbox
-from leedl_grader.runner import Judge, gpu_lock_path
-from leedl_grader.sandbox import Limits
-from leedl_grader.workers import Worker, Zygote
+from leedl_grader import api
+from leedl_grader.judge.runner import Judge, gpu_lock_path
+from leedl_grader.sandbox import gpu
+from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox.modes import Limits
+from leedl_grader.sandbox.processes import Worker, ZygoteProcess
 
 H200 = "NVIDIA H200"
 
@@ -160,7 +162,7 @@ def env(name):
 @pytest.fixture(scope="module")
 def zygote(tmp_path_factory):
     require_strict()
-    z = Zygote(tmp_path_factory.mktemp("judge"))
+    z = ZygoteProcess(tmp_path_factory.mktemp("judge"))
     z.start()
     yield z
     z.close()

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from sandbox_util import require_strict
 
-from leedl_grader import api, sandbox
+from leedl_grader import api
 from leedl_grader.exports import gradescope as gs
+from leedl_grader.sandbox import modes as sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
@@ -139,7 +140,7 @@ def test_run_autograder_as_root_without_namespaces(autograder, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(  # namespaces off, in every process of the run
-        "from leedl_grader import sandbox\n"
+        "from leedl_grader.sandbox import modes as sandbox\n"
         "sandbox.strict_available = lambda: (False, 'this container does not allow new namespaces')\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LEEDL_COURSE")}
     env.update(LEEDL_AUTOGRADER_ROOT=str(root), LEEDL_PYTHON=sys.executable,

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from conftest import FIXTURE_COURSE
 from sandbox_util import descends_from, require_strict, sandbox_processes, subreaper
 
-from leedl_grader import sandbox
 from leedl_grader.cli import main
-from leedl_grader.submissions import tree_hash
+from leedl_grader.judge.submissions import tree_hash
+from leedl_grader.sandbox import modes as sandbox
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 CASES = sorted(d.name for d in HOSTILE.iterdir() if d.is_dir() and not d.name.startswith("_"))
@@ -45,7 +45,7 @@ def _course(dest: Path) -> Path:
 @pytest.fixture(scope="module", params=["strict", "uid"])
 def graded(tmp_path_factory, request):
     """The batch in the strict sandbox, and again with namespaces forced off as root: the uid
-    boundary (leedl_grader.uidbox) must hold against every attack too."""
+    boundary (leedl_grader.sandbox.uid_mode) must hold against every attack too."""
     mode = request.param
     if mode == "strict":
         require_strict()

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sandbox_util import require_strict
 from test_hostile import HOSTILE, _course
 
-from leedl_grader import cgroup
 from leedl_grader.cli import main
+from leedl_grader.sandbox import cgroup
 
 BOUNDED = Path(__file__).resolve().parent / "bounded"
 CASES = sorted(d.name for d in BOUNDED.iterdir() if d.is_dir() and not d.name.startswith("_"))

@@ -1,6 +1,6 @@
 import pytest
 
-from leedl_grader.markers import MarkerError, clear_solutions
+from leedl_grader.course.markers import MarkerError, clear_solutions
 
 SRC = '''import torch
 # BEGIN SOLUTION

@@ -55,7 +55,7 @@ def test_any_name_gets_its_own_result_and_the_record_is_out_of_reach(course, tmp
 
 def test_a_broken_check_is_a_grader_fault_reported_to_the_ta(course, tmp_path):
     (course / "assignments" / "ch99_demo" / "hidden" / "test_broken.py").write_text(
-        "from leedl_grader.checks import check\n\n\n"
+        "from leedl_grader.authoring.checks import check\n\n\n"
         "@check('ops.double', points=1, timeout=5)\n"
         "def broken(ctx):\n"
         "    return ctx.call('ops.double', 1.0)['no such key']\n"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sandbox_util import require_nbgrader, require_strict
 
-from leedl_grader import course as courses
+from leedl_grader.course import chapters as courses
 from leedl_grader.exports import nbgrader as nbg
 
 require_nbgrader()

@@ -4,7 +4,7 @@ read back."""
 import dataclasses
 import json
 
-from leedl_grader import results
+from leedl_grader.judge import results
 from leedl_grader.model import CheckResult, Outcome, SubmissionResult
 
 

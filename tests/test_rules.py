@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from leedl_grader import course as courses
-from leedl_grader import rules
+from leedl_grader.course import chapters as courses
+from leedl_grader.course import rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

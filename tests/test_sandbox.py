@@ -1,4 +1,4 @@
-"""Each property of the strict sandbox, proved by a process inside it (leedl_grader.sandbox)."""
+"""Each property of the strict sandbox, proved by a process inside it (leedl_grader.sandbox.modes)."""
 
 import os
 import tempfile
@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from conftest import FIXTURE_COURSE, GOOD_OPS, write_submission
 from sandbox_util import require_strict, sandbox_processes
 
-from leedl_grader import sandbox
 from leedl_grader.cli import main
-from leedl_grader.sandbox import Limits
-from leedl_grader.workers import Worker, WorkerLost, Zygote
+from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox.modes import Limits
+from leedl_grader.sandbox.processes import Worker, WorkerLost, ZygoteProcess
 
 PROBE = r'''
 import errno, os, signal, socket, time
@@ -132,7 +132,7 @@ def spin():
 @pytest.fixture(scope="module")
 def zygote(tmp_path_factory):
     require_strict()
-    z = Zygote(tmp_path_factory.mktemp("judge"))
+    z = ZygoteProcess(tmp_path_factory.mktemp("judge"))
     z.start()
     yield z
     z.close()

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from conftest import GOOD_OPS, REPO, write_submission
 
 from leedl_grader.cli import main
+from leedl_grader.judge.runner import side_properties_pay_with_the_work
 from leedl_grader.model import CheckResult, Outcome
-from leedl_grader.runner import side_properties_pay_with_the_work
 
 
 def r(name, kind, outcome, score):

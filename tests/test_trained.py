@@ -1,13 +1,13 @@
-"""The judge-side half of trained models (leedl_grader.trained): rebuilding torch-layer models in
+"""The judge-side half of trained models (leedl_grader.authoring.trained): rebuilding torch-layer models in
 the judge, redrawn weights, and the zero-with-a-message cases."""
 
 import pytest
 import torch
 from torch import nn
 
-from leedl_grader.checks import CheckFailed
+from leedl_grader.authoring.checks import CheckFailed
+from leedl_grader.authoring.trained import TrainedModel, expect_class, from_reply, rebuild_sequential
 from leedl_grader.drivers import run_local
-from leedl_grader.trained import TrainedModel, expect_class, from_reply, rebuild_sequential
 
 
 def export(model):

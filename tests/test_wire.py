@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from leedl_grader import wire
+from leedl_grader import codec
 
 
 def roundtrip(x):
-    return wire.decode(wire.encode(x))
+    return codec.decode(codec.encode(x))
 
 
 def test_plain_data_roundtrips_exactly():
@@ -49,22 +49,22 @@ def test_numpy_values_become_tensors_and_numbers():
 
 @pytest.mark.parametrize("value", [object(), lambda: 1, {1.5: 2}, {"a": {1, 2}}])
 def test_non_plain_values_are_refused(value):
-    with pytest.raises(wire.WireError):
-        wire.encode(value)
+    with pytest.raises(codec.WireError):
+        codec.encode(value)
 
 
 def test_malformed_messages_never_execute_anything():
-    good = wire.encode({"x": torch.ones(3)})
+    good = codec.encode({"x": torch.ones(3)})
     for bad in [b"", good[:-1], good + b"x", b"\0" * 16, good.replace(b"float32", b"object_")]:
-        with pytest.raises(wire.WireError):
-            wire.decode(bad)
+        with pytest.raises(codec.WireError):
+            codec.decode(bad)
 
 
 def test_json_form_keeps_every_bit():
     t = torch.randn(5, dtype=torch.float64)
     import json
 
-    back = wire.from_json(json.loads(json.dumps(wire.to_json({"t": t, "x": (0.1, math.inf)}))))
+    back = codec.from_json(json.loads(json.dumps(codec.to_json({"t": t, "x": (0.1, math.inf)}))))
     assert torch.equal(back["t"], t) and back["x"] == (0.1, math.inf)
 
 
@@ -78,7 +78,7 @@ HOSTILE_HEADERS = {
     "deep": b"[" * 200_000 + b"]" * 200_000,
     "deep tags": b'{"tuple": ' * 5000 + b"[]" + b"}" * 5000,
     "wide": b"[" + b"{}," * 1_000_000 + b"{}]",
-    "too long": b'"' + b"x" * (wire.MAX_HEADER + 10) + b'"',
+    "too long": b'"' + b"x" * (codec.MAX_HEADER + 10) + b'"',
     "huge int": b"[" + b"9" * 100_000 + b"]",
     "bad float tag": b'{"d": {"f": 1}}',
     "bad device": b'{"device": "no such device"}',
@@ -95,8 +95,8 @@ def test_hostile_headers_are_refused_cheaply(name):
     frame = _frame(HOSTILE_HEADERS[name])
     tracemalloc.start()
     try:
-        with pytest.raises(wire.WireError):
-            wire.decode(frame)
+        with pytest.raises(codec.WireError):
+            codec.decode(frame)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -104,17 +104,17 @@ def test_hostile_headers_are_refused_cheaply(name):
 
 
 def test_brackets_inside_strings_are_text_not_structure():
-    assert wire.decode(_frame(b'["' + b"[" * 100_000 + b'"]')) == ["[" * 100_000]
+    assert codec.decode(_frame(b'["' + b"[" * 100_000 + b'"]')) == ["[" * 100_000]
 
 
 def test_the_largest_allowed_header_costs_a_bounded_amount():
     import tracemalloc
 
-    n = wire.MAX_ITEMS // 4 - 10  # {"d": 1.5}, : 4 values each; the most floats a header may hold
-    frame = wire.encode([float(i) for i in range(n)])
+    n = codec.MAX_ITEMS // 4 - 10  # {"d": 1.5}, : 4 values each; the most floats a header may hold
+    frame = codec.encode([float(i) for i in range(n)])
     tracemalloc.start()
     try:
-        assert len(wire.decode(frame)) == n
+        assert len(codec.decode(frame)) == n
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -125,10 +125,10 @@ def test_tensor_bytes_are_copied_once():
     import tracemalloc
 
     t = torch.randn(4 << 20)  # 16 MiB
-    frame = bytearray(wire.encode({"t": t}))
+    frame = bytearray(codec.encode({"t": t}))
     tracemalloc.start()
     try:
-        back = wire.decode(frame)["t"]
+        back = codec.decode(frame)["t"]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -139,12 +139,12 @@ def test_an_oversized_frame_is_refused_from_its_length_alone():
     import socket
     import struct
 
-    from leedl_grader.channel import recv_frame
+    from leedl_grader.sandbox.protocol import recv_frame
 
     a, b = socket.socketpair()
     try:
-        a.sendall(struct.pack("<Q", wire.MAX_MESSAGE + 1))
-        with pytest.raises(wire.WireError):
+        a.sendall(struct.pack("<Q", codec.MAX_MESSAGE + 1))
+        with pytest.raises(codec.WireError):
             recv_frame(b, deadline=None)
     finally:
         a.close()

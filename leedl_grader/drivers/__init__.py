@@ -242,5 +242,5 @@ class OpTracer(TorchDispatchMode):
 def load_all() -> None:
     """Import every driver module of the engine (done before the worker forks, so nothing is
     imported later). A chapter's own drivers come from its ``public/drivers.py``
-    (:func:`leedl_grader.course.load_drivers`)."""
+    (:func:`leedl_grader.course.chapters.load_drivers`)."""
     from . import modules, training  # noqa: F401

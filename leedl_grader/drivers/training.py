@@ -45,7 +45,7 @@ def train_predict(fn, kwargs=None, inputs=(), batch_size=4096, filters=False):
     return reply
 
 
-# --- trained models: train in one sandbox, judge in a fresh one (leedl_grader.trained) ----------
+# --- trained models: train in one sandbox, judge in a fresh one (leedl_grader.authoring.trained) ----------
 
 _MODELS: dict[str, nn.Module] = {}  # models rebuilt in this (scoring) sandbox, by handle
 

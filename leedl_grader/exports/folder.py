@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import results
+from ..judge import results
 from ..model import SubmissionResult
 
 

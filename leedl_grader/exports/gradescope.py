@@ -28,12 +28,13 @@ from pathlib import Path
 
 import leedl_grader
 
-from .. import __version__, api, batch
-from .. import course as courses
+from .. import __version__, api
+from ..course import chapters as courses
+from ..judge import batch
+from ..judge.results import atomic_write, to_record
+from ..judge.runner import JudgeOptions
+from ..judge.submissions import Submission, SubmissionError, chapter_folder, safe_extract
 from ..model import Outcome, SubmissionResult
-from ..results import atomic_write, to_record
-from ..runner import JudgeOptions
-from ..submissions import Submission, SubmissionError, chapter_folder, safe_extract
 
 VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
 SETUP = """#!/usr/bin/env bash

@@ -14,8 +14,8 @@ import base64
 from html import escape
 from pathlib import Path
 
+from ..judge.results import atomic_write
 from ..model import Outcome, SubmissionResult
-from ..results import atomic_write
 from .text import file_stem
 
 COLOR = {

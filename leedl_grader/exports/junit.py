@@ -12,8 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..judge.results import atomic_write
 from ..model import Outcome, SubmissionResult
-from ..results import atomic_write
 from .text import xml_text
 
 FAILURE = {Outcome.FAILED, Outcome.PARTIAL}

@@ -18,8 +18,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..judge.results import atomic_write
 from ..model import SubmissionResult
-from ..results import atomic_write
 from .folder import ExportError, exercise_order
 from .text import csv_cell, csv_text, file_stem, number
 

@@ -22,9 +22,9 @@ import re
 import shutil
 from pathlib import Path
 
-from .. import course as courses
-from ..markers import _MARKER, clear_solutions
-from ..release import release
+from ..course import chapters as courses
+from ..course.markers import _MARKER, clear_solutions
+from ..course.release import release
 
 NB_BEGIN, NB_END = "### BEGIN SOLUTION", "### END SOLUTION"
 CONFIG_LINE = ('c.Autograde.autograde_preprocessors = ["leedl_grader.exports.nbgrader_grade.LeedlGrade", '

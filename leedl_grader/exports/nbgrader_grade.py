@@ -35,11 +35,12 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from .. import api, batch, results
-from .. import course as courses
+from .. import api
+from ..course import chapters as courses
+from ..judge import batch, results
+from ..judge.runner import JudgeOptions
+from ..judge.submissions import Submission
 from ..model import SubmissionResult
-from ..runner import JudgeOptions
-from ..submissions import Submission
 from . import html
 from .nbgrader import WRITEFILE, exercise_grade_id
 

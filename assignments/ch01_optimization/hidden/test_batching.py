@@ -5,9 +5,9 @@ import itertools
 import torch
 from torch.utils.data import BatchSampler, SequentialSampler
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
-from leedl_grader.helpers import F32, F64, randint, reference_module
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
+from leedl_grader.authoring.helpers import F32, F64, randint, reference_module
 
 
 def _sizes(g, divisible):

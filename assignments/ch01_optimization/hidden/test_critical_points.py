@@ -2,10 +2,10 @@
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 from leedl_grader.drivers import run_local
-from leedl_grader.helpers import F32, F64, randint, randn, uniform
+from leedl_grader.authoring.helpers import F32, F64, randint, randn, uniform
 
 from ..public.drivers import make_loss, mlp_size
 

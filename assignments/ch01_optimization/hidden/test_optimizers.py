@@ -8,10 +8,10 @@ optimizer must leave alone).
 
 import torch
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 from leedl_grader.drivers import run_local
-from leedl_grader.helpers import F32, F64, randn, uniform
+from leedl_grader.authoring.helpers import F32, F64, randn, uniform
 
 # name -> (torch class, constructor defaults that make torch behave like the exercise's defaults)
 TORCH = {

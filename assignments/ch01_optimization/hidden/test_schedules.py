@@ -4,9 +4,9 @@ import math
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close
-from leedl_grader.helpers import randint, reference_module, uniform
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close
+from leedl_grader.authoring.helpers import randint, reference_module, uniform
 
 
 def _lrs(ctx, name, steps, *args, **kwargs):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from leedl_grader import wire
+from leedl_grader import codec
 from leedl_grader.drivers import clone, driver, synchronize
 
 # --- optimizers --------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def optimizer_trajectory(cls, groups, grads, defaults=None, reload_at=None, clos
         if len(step_grads) != len(params):
             raise ValueError("one gradient (or None) per parameter and step")
         if k in reloads:
-            sd = wire.decode(wire.encode(opt.state_dict()))
+            sd = codec.decode(codec.encode(opt.state_dict()))
             opt = _build(cls, groups, defaults, params)
             opt.load_state_dict(sd)
 

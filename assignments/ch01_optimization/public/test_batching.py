@@ -4,8 +4,8 @@ import itertools
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 
 @check("batching.minibatch_indices", points=0.5)

@@ -2,8 +2,8 @@
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close
 from leedl_grader.drivers import run_local
 
 from .drivers import make_loss, mlp_size

@@ -2,8 +2,8 @@
 
 import torch
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 from leedl_grader.drivers import run_local
 
 F64 = torch.float64

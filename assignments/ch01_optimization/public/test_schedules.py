@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 
 # float64 formulas of O(lr) values: 1e-12 relative to the base rate covers any valid formula
 TOL = dict(rtol=1e-12, atol=1e-13)

@@ -4,8 +4,8 @@ one-hot). Expected values come from torch's own routines in the judge."""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._util import F32, randint, randn
 

@@ -9,8 +9,8 @@ pass by symmetry.
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import CheckFailed, Partial, check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._util import F32, F64, FILTER, INPUT, TOL32, TOL64, assert_close_at, randint, randn
 

@@ -10,8 +10,8 @@ must fall to about chance: the behaviour has to live in the weights.
 
 import torch
 
-from leedl_grader.checks import Partial, check, expect
-from leedl_grader.compare import assert_equal
+from leedl_grader.authoring.checks import Partial, check, expect
+from leedl_grader.authoring.compare import assert_equal
 
 from ._util import F32, randint
 

@@ -5,7 +5,7 @@ rows and columns must be dropped)."""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check, expect
+from leedl_grader.authoring.checks import check, expect
 
 from ._util import F32, INPUT, TOL32, TOL64, assert_close_at, randint, randn
 

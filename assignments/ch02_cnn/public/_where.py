@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from leedl_grader.checks import CheckFailed
-from leedl_grader.compare import first_difference
+from leedl_grader.authoring.checks import CheckFailed
+from leedl_grader.authoring.compare import first_difference
 
 # How to name an index of each 4-D tensor a check compares.
 OUTPUT = "output channel {1}, position ({2}, {3}) of sample {0}"

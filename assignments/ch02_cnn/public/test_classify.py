@@ -3,8 +3,8 @@
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 # float64 exp/log/sum of O(1) values: a few ulps
 TOL64 = dict(rtol=1e-12, atol=1e-12)

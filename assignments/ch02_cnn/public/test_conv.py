@@ -4,8 +4,8 @@ checks go further (stride with padding, non-square kernels, gradients, speed).""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_equal
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_equal
 
 from ._where import assert_close_at
 

@@ -3,8 +3,8 @@ test split; the grader also scores other seeds and a perturbed copy."""
 
 import torch
 
-from leedl_grader.checks import Partial, check, expect
-from leedl_grader.compare import assert_equal
+from leedl_grader.authoring.checks import Partial, check, expect
+from leedl_grader.authoring.compare import assert_equal
 
 
 @check("digits.DigitCNN", points=0.5)

@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from leedl_grader.checks import CheckFailed, expect
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import CheckFailed, expect
+from leedl_grader.authoring.compare import assert_close
 
 from ..public import _torch_mha as torch_mha  # one helper for both suites
 

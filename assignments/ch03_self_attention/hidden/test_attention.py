@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import CheckFailed, Partial, check, expect
+from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
 
 from ._util import (F32, F64, TOL32, TOL64, attention_ref, causal, close, empty_rows, padding_mask, pair,
                     randint, randn, random_mask, softmax_where, with_empty_row)

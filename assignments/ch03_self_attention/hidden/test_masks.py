@@ -3,7 +3,7 @@ mask). Masks are compared exactly with ones built here from index arithmetic."""
 
 import torch
 
-from leedl_grader.checks import check, expect
+from leedl_grader.authoring.checks import check, expect
 
 from ._util import close, randint
 

@@ -8,7 +8,7 @@ several sequences, heads ≥ 2 and d_head ≠ L, so that mixing up samples, head
 
 import torch
 
-from leedl_grader.checks import CheckFailed, Partial, check, expect
+from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
 
 from ._util import (F32, F64, TOL32, TOL64, causal, close, padding_mask, pair, randint, randn, random_mask,
                     torch_mha, with_empty_row)

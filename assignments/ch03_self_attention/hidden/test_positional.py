@@ -2,7 +2,7 @@
 
 import torch
 
-from leedl_grader.checks import check, expect
+from leedl_grader.authoring.checks import check, expect
 
 from ._util import close, randint
 

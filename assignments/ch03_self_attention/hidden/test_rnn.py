@@ -4,7 +4,7 @@
 import torch
 from torch import nn
 
-from leedl_grader.checks import check, expect
+from leedl_grader.authoring.checks import check, expect
 
 from ._util import F32, F64, TOL32, TOL64, close, randn
 

@@ -4,8 +4,8 @@ hidden checks go further (every kind of mask, batches, float32 and float64, grad
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 
 from .data import small_inputs
 

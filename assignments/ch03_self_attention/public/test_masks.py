@@ -2,8 +2,8 @@
 
 import torch
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_equal
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_equal
 
 
 @check("masks.causal_mask", points=0.5)

@@ -4,8 +4,8 @@ of the first sequence, one heat map per head."""
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close
 
 from ._torch_mha import make_mha, run_mha
 

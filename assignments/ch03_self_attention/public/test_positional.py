@@ -3,9 +3,9 @@ a 64 × 32 encoding as a heat map."""
 
 import torch
 
-from leedl_grader.checks import check
+from leedl_grader.authoring.checks import check
 
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.compare import assert_close
 
 
 @check("positional.sinusoidal_positional_encoding", points=0.5)

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 
 # float64 over a few tanh steps: a few ulps
 TOL64 = dict(rtol=1e-12, atol=1e-12)

@@ -10,8 +10,8 @@ Several heads, a batch of several sequences, and S ≠ T everywhere.
 
 import torch
 
-from leedl_grader.checks import CheckFailed, Partial, check, expect
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
+from leedl_grader.authoring.compare import assert_close
 
 from ._util import (
     F32,

@@ -12,8 +12,8 @@ import math
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_equal
 from leedl_grader.drivers.modules import table_call
 
 from ._util import F64, exhaustive, greedy, ids, key, randint, random_table, score

@@ -8,8 +8,8 @@ Every check runs with a batch of several samples, several channels and non-trivi
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import CheckFailed, Partial, check, expect
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
+from leedl_grader.authoring.compare import assert_close
 
 from ._util import F32, F64, TOL, TOL32, TOL64, randint, randn, speed_ratio
 

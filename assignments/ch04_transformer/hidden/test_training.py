@@ -12,7 +12,7 @@ skill (the behaviour must live in the weights).
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import CheckFailed, Partial, check, expect
+from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
 
 from ._util import randint
 

@@ -5,8 +5,8 @@ at 0), compares gradients, float32, padding and per-sample masks, and times the 
 import torch
 from torch import nn
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 
 from . import _names
 

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_equal
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_equal
 
 BOS, EOS, A, B = 0, 1, 2, 3
 

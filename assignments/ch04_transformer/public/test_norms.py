@@ -4,8 +4,8 @@
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 
 # float64 means, variances and one division of O(1) values: a few ulps
 TOL64 = dict(rtol=1e-10, atol=1e-10)

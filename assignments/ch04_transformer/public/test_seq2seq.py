@@ -8,8 +8,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 # float64 log-softmax and sums of a few terms: a few ulps
 TOL64 = dict(rtol=1e-10, atol=1e-10)

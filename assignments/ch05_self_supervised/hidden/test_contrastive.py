@@ -3,8 +3,8 @@ contract (random, reproducible, label-preserving, the input untouched)."""
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._digits import digits_split, recogniser
 

@@ -4,8 +4,8 @@ statistically where it is random, and the masked-language-model loss."""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._stats import bernstein_tolerance
 

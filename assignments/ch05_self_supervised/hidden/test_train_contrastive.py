@@ -11,7 +11,7 @@ already score about 0.85 with this probe, so chance is not far below the bar.
 
 import torch
 
-from leedl_grader.checks import Partial, check, expect
+from leedl_grader.authoring.checks import Partial, check, expect
 
 from ._digits import digits_split
 

@@ -5,8 +5,8 @@ picks of labelled images for the probe)."""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import Partial, check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import Partial, check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 F64 = torch.float64
 

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from leedl_grader.checks import Partial, check, expect
+from leedl_grader.authoring.checks import Partial, check, expect
 
 FULL, ZERO = 0.75, 0.55  # accuracy for full points / for none; linear in between
 TIME_LIMIT = 60.0  # CPU seconds on one thread; the reference takes about 2

@@ -8,8 +8,8 @@ import math
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 F64, F32 = torch.float64, torch.float32
 

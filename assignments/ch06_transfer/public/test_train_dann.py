@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from leedl_grader.checks import Partial, check, expect
+from leedl_grader.authoring.checks import Partial, check, expect
 
 
 def _moons(random_state, angle=0.0):

@@ -4,8 +4,8 @@ the loss and where its gradient goes."""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._util import F32, F64, TOL32, TOL64, hoeffding_tolerance, randint, randn, uniform
 

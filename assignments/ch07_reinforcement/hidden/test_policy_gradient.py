@@ -5,8 +5,8 @@ The expected losses and gradients are computed here by autograd on the contract'
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._util import F32, F64, TOL32, TOL64, randint, randn, uniform
 

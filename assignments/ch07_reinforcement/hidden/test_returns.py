@@ -7,8 +7,8 @@ so a missing bootstrap from ``next_value`` shows.
 
 import torch
 
-from leedl_grader.checks import check, expect
-from leedl_grader.compare import assert_close, assert_equal
+from leedl_grader.authoring.checks import check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
 
 from ._util import F32, F64, TOL32, TOL64, episode_dones, gae_reference, randint, randn, returns_reference, uniform
 

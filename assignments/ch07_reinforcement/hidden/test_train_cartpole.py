@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from leedl_grader.checks import Partial, check, expect
-from leedl_grader.trained import rebuild_sequential
+from leedl_grader.authoring.checks import Partial, check, expect
+from leedl_grader.authoring.trained import rebuild_sequential
 
 _SHARED = Path(__file__).parent.parent / "public" / "_episodes.py"  # one episode runner for both suites
 _spec = importlib.util.spec_from_file_location("_leedl_ch07_episodes", _SHARED)

@@ -5,7 +5,7 @@ Everything here runs in the judge, on a policy it rebuilt from torch's own layer
 
 import torch
 
-from leedl_grader.checks import CheckFailed
+from leedl_grader.authoring.checks import CheckFailed
 
 CURVE_SNAPSHOTS = 16  # the training curve: about 16 (at most 32) copies of the weights during training
 CURVE_EPISODES = 8  # episodes per copy, with the grader's environment seeds

@@ -5,9 +5,9 @@ epsilon_greedy, its own environment seeds, a probe of the trained weights)."""
 import torch
 import torch.nn.functional as F
 
-from leedl_grader.checks import Partial, check, expect
-from leedl_grader.compare import assert_close, assert_equal
-from leedl_grader.trained import rebuild_sequential
+from leedl_grader.authoring.checks import Partial, check, expect
+from leedl_grader.authoring.compare import assert_close, assert_equal
+from leedl_grader.authoring.trained import rebuild_sequential
 
 from ._episodes import CURVE_SNAPSHOTS, greedy_returns, training_curve
 

@@ -1,7 +1,7 @@
 import torch
 
-from leedl_grader.checks import check
-from leedl_grader.compare import assert_close
+from leedl_grader.authoring.checks import check
+from leedl_grader.authoring.compare import assert_close
 
 
 @check("util.halve", points=1, timeout=5)

@@ -84,7 +84,7 @@ def state_of(module: torch.nn.Module, rename=None) -> dict:
 def judge_grads(fn, args, wrt=(0,), grad_output=None, kwargs=None) -> dict:
     """Output and gradients of a trusted ``fn`` computed here, by the very driver (``grad``) that
     runs the student's function: ``{"out", "grads"}``, compared with ``ctx.run("grad", ...)``."""
-    from .drivers import run_local
+    from ..drivers import run_local
 
     return run_local("grad", fn, args=list(args), kwargs=kwargs, wrt=tuple(wrt), grad_output=grad_output)
 

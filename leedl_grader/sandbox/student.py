@@ -1,7 +1,7 @@
 """The student's side: import the submission as a package and answer driver requests.
 
 This module runs inside the sandboxed student process. Nothing it returns is trusted: the
-judge decodes replies with :mod:`leedl_grader.wire` and compares them with values it computed
+judge decodes replies with :mod:`leedl_grader.codec` and compares them with values it computed
 itself. A request is ``{"driver", "target", "spec"}``; the reply is ``{"ok": data}`` or
 ``{"error": {"type", "message", "outcome", "where"}}``.
 
@@ -22,9 +22,10 @@ import socket
 import sys
 import traceback
 
-from . import explain, wire
-from .channel import ChannelClosed, recv_frame, send_frame
-from .drivers import DRIVERS, OpTracer
+from .. import codec
+from ..drivers import DRIVERS, OpTracer
+from ..judge import explain
+from .protocol import ChannelClosed, recv_frame, send_frame
 
 
 class _Missing(Exception):
@@ -104,9 +105,9 @@ def handle(sub: Submission, request) -> dict:
 
 def _encode(reply: dict) -> bytes:
     try:
-        return wire.encode(reply)
+        return codec.encode(reply)
     except BaseException as exc:  # noqa: B036
-        return wire.encode(
+        return codec.encode(
             {"error": {"type": "WireError", "outcome": "error", "where": "",
                        "message": f"returned a value that cannot be graded: {exc}"}}
         )
@@ -160,8 +161,8 @@ def serve(sock: socket.socket, package: str, root: str, forbidden_ops: dict | No
     sub = Submission(package, os.path.join(root, package), forbidden_ops)
     while True:
         try:
-            request = wire.decode(recv_frame(sock))
-        except (ChannelClosed, wire.WireError):
+            request = codec.decode(recv_frame(sock))
+        except (ChannelClosed, codec.WireError):
             os._exit(0)
         if request == "exit":
             os._exit(0)

@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import course as courses
+from . import chapters as courses
 from .markers import BEGIN, MarkerError, clear_solutions
 
 

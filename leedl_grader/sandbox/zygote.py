@@ -24,13 +24,15 @@ from pathlib import Path
 import numpy  # noqa: F401
 import torch
 
-from . import cgroup, sandbox, uidbox, wire, worker
-from .channel import ChannelClosed, recv_frame
-from .drivers import load_all
+from .. import codec
+from ..drivers import load_all
+from . import cgroup, student, uid_mode
+from . import modes as sandbox
+from .protocol import ChannelClosed, recv_frame
 
 load_all()
 if len(sys.argv) > 3:  # the chapter's folder: its own drivers (public/drivers.py), never hidden/
-    from .course import load_chapter, load_drivers
+    from ..course.chapters import load_chapter, load_drivers
 
     load_drivers(load_chapter(Path(sys.argv[3])))
 torch.set_num_threads(1)
@@ -39,7 +41,7 @@ torch.set_num_threads(1)
 def _warm_up() -> None:
     """Pay once, here, what the first traced op costs (about a second of lazy initialisation in
     torch's Python dispatcher), instead of once per sandbox."""
-    from .drivers import OpTracer
+    from ..drivers import OpTracer
 
     x = torch.ones(3, dtype=torch.float64, requires_grad=True)
     with OpTracer(("aten::neg",)):
@@ -60,7 +62,7 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     mode = req["mode"]
     limits = sandbox.Limits(**req.get("limits", {}))
     if mode == sandbox.UID:  # the student's orphans come back here, to be reaped once all are killed
-        sandbox._c().prctl(uidbox.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        sandbox._c().prctl(uid_mode.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     if mode == sandbox.STRICT:
         sandbox.unshare(
             sandbox.CLONE_NEWPID | sandbox.CLONE_NEWNS | sandbox.CLONE_NEWNET
@@ -84,9 +86,9 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     if mode == sandbox.UID:
         # No namespace ends the rest: every process of the sandbox's uid is killed here, and the
         # end is reported only once none is left (the judge writes no result before that).
-        gone = uidbox.kill_all(req["uid"])
-        uidbox.reap()
-        uidbox.clean(req["uid"])
+        gone = uid_mode.kill_all(req["uid"])
+        uid_mode.reap()
+        uid_mode.clean(req["uid"])
         if not gone:
             os.write(status_w, b"lost\n")
             os._exit(0)
@@ -111,7 +113,7 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
         root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits,
                                     address_space=not capped, gpu=req.get("gpu"))
     elif req["mode"] == sandbox.UID:
-        root = uidbox.enter(req["src"], req["package"], req["files"], req["uid"], limits, address_space=not capped)
+        root = uid_mode.enter(req["src"], req["package"], req["files"], req["uid"], limits, address_space=not capped)
     else:
         root = sandbox.enter_process(req["src"], req["package"], req["files"], req["scratch"], limits,
                                      address_space=not capped)
@@ -131,7 +133,7 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.dont_write_bytecode = True
-    worker.serve(chan, req["package"], root, req.get("forbidden_ops") or {}, where_fd=where_fd)
+    student.serve(chan, req["package"], root, req.get("forbidden_ops") or {}, where_fd=where_fd)
 
 
 def _open_fds() -> list[int]:
@@ -148,8 +150,8 @@ def main(control_fd: int) -> None:
     os.makedirs(sandbox.ROOT_PARENT, mode=0o755, exist_ok=True)
     while True:
         try:
-            req = wire.decode(recv_frame(control))
-        except (ChannelClosed, wire.WireError):
+            req = codec.decode(recv_frame(control))
+        except (ChannelClosed, codec.WireError):
             os._exit(0)
         chan, chan_judge = socket.socketpair()
         status_r, status_w = os.pipe()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import course as courses
+from . import chapters as courses
 from .build import generated_files
 
 README = """# {name} — {title}

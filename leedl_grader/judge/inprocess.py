@@ -1,9 +1,9 @@
 """Grade trusted code against a chapter's checks in this process: the judge of content tests.
 
-It is the very :class:`~leedl_grader.runner.Judge` and check context that ``leedl grade`` uses,
+It is the very :class:`~leedl_grader.judge.runner.Judge` and check context that ``leedl grade`` uses,
 with the same seeds, scoring, time budgets, static scan and side-property rule; only the
 transport differs. Each request a check makes is answered here by the student's-side code
-(:func:`leedl_grader.worker.reply`, forbidden-op tracing included), with the request and the
+(:func:`leedl_grader.sandbox.student.reply`, forbidden-op tracing included), with the request and the
 reply passed through the wire both ways, instead of by a sandboxed process. So an in-process
 test sees exactly the inputs and verdicts of a graded run, at a fraction of its cost.
 
@@ -19,29 +19,30 @@ import time
 import types
 from pathlib import Path
 
-from . import drivers, wire, worker
+from .. import codec, drivers
+from ..course.chapters import Chapter
+from ..model import SubmissionResult
+from ..sandbox import student
+from ..sandbox.modes import PROCESS
 from .batch import Suite
-from .course import Chapter
-from .model import SubmissionResult
 from .runner import Judge, JudgeOptions
-from .sandbox import PROCESS
 
 
 class LocalWorker:
-    """A :class:`~leedl_grader.workers.Worker` look-alike that answers in this process."""
+    """A :class:`~leedl_grader.sandbox.processes.Worker` look-alike that answers in this process."""
 
     group = None  # no cgroup: CPU time is this thread's
     exit_status = None
     exit_cpu = 0.0
     uid = -1
 
-    def __init__(self, submission: worker.Submission, log: Path):
+    def __init__(self, submission: student.Submission, log: Path):
         self.submission = submission
         self.log = log  # never written: what the code prints goes to this process's output
 
     def request(self, message, deadline=None, cpu_deadline=None):
         """The reply to one request, both ways through the wire (limits are not enforced)."""
-        return wire.decode(worker.reply(self.submission, wire.decode(wire.encode(message))))
+        return codec.decode(student.reply(self.submission, codec.decode(codec.encode(message))))
 
     def cpu(self) -> float:
         return time.thread_time()
@@ -82,7 +83,7 @@ class InProcessJudge(Judge):
 
     def _spawn(self, stem: str) -> LocalWorker:
         src = self._spawn_args["src"]
-        return LocalWorker(worker.Submission(self.chapter.name, src, self.forbidden_ops()),
+        return LocalWorker(student.Submission(self.chapter.name, src, self.forbidden_ops()),
                            self.workdir / "in-process.log")
 
 

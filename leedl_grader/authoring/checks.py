@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import torch
 
-from .model import Check
+from ..model import Check
 
 
 class CheckFailed(AssertionError):

@@ -31,7 +31,7 @@ import stat
 import sys
 from dataclasses import dataclass
 
-STRICT, UID, PROCESS = "strict", "uid", "process"  # uid: root without namespaces (leedl_grader.uidbox)
+STRICT, UID, PROCESS = "strict", "uid", "process"  # uid: root without namespaces (leedl_grader.sandbox.uid_mode)
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -215,7 +215,7 @@ def enter_strict(src: str, package: str, files: list[str], uid: int, limits: Lim
                  address_space: bool = True, gpu: dict | None = None) -> str:
     """In PID 1 of fresh namespaces (as root): build the new root, enter it, drop privileges.
 
-    ``gpu``: what the judge decided a sandbox on a GPU may see (:func:`leedl_grader.gpu.sandbox_access`).
+    ``gpu``: what the judge decided a sandbox on a GPU may see (:func:`leedl_grader.sandbox.gpu.sandbox_access`).
     Returns the directory that holds the package (for ``sys.path``).
     """
     mount(None, "/", None, MS_REC | MS_PRIVATE)

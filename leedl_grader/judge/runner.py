@@ -1,7 +1,7 @@
 """The judge: run a chapter's checks against one submission and produce a SubmissionResult.
 
 The judge holds the checks, the reference and every expected value; the student's code runs
-only in a :class:`~leedl_grader.workers.Worker`. Each check is scored on its own: whatever the
+only in a :class:`~leedl_grader.sandbox.processes.Worker`. Each check is scored on its own: whatever the
 student's process does during one check (raise, hang, exhaust memory, exit) costs that check,
 and the judge starts a fresh worker for the next.
 """
@@ -22,14 +22,18 @@ from pathlib import Path
 
 import torch
 
-from . import __version__, cgroup, explain, extras, forbid, gpu, printed, trained, uidbox
+from .. import __version__, extras
+from ..authoring import trained
+from ..authoring.checks import CheckFailed, Partial, StudentError
+from ..course.chapters import Chapter
+from ..drivers import OpTracer, synchronize
+from ..forbid import scan as forbid
+from ..model import Check, CheckResult, Outcome, SubmissionResult
+from ..sandbox import cgroup, gpu, uid_mode
+from ..sandbox.modes import STRICT, UID, Limits, enforced, uid_for
+from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
+from . import explain, printed
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
-from .checks import CheckFailed, Partial, StudentError
-from .course import Chapter
-from .drivers import OpTracer, synchronize
-from .model import Check, CheckResult, Outcome, SubmissionResult
-from .sandbox import STRICT, UID, Limits, enforced, uid_for
-from .workers import Worker, WorkerLost, Zygote
 
 IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
 
@@ -50,7 +54,7 @@ def check_seed(seed: int, check: Check, stream: str = "") -> int:
 
 
 class Context:
-    """The implementation of :class:`leedl_grader.checks.Context` for one check."""
+    """The implementation of :class:`leedl_grader.authoring.checks.Context` for one check."""
 
     def __init__(self, judge: Judge, check: Check, seed: int, reference, data: dict):
         self._judge = judge
@@ -75,7 +79,7 @@ class Context:
         ``--plots`` asked for them; never part of the grade."""
         where = self._judge.options.plots_dir
         if where:
-            from .plots import save_plots
+            from ..plots import save_plots
 
             where = where.replace("{student}", self._judge.student)  # leedl grade --plots: one folder each
 
@@ -132,7 +136,7 @@ class Context:
             raise StudentError(kind, text, outcome=gpu.student_outcome(str(err.get("outcome", "error")), kind, message))
         return reply["ok"]
 
-    # --- trained models (leedl_grader.trained) ----------------------------------------------
+    # --- trained models (leedl_grader.authoring.trained) ----------------------------------------------
     @property
     def plotting(self) -> bool:
         """Whether pictures were asked for (``--plots``): work done only for them can be skipped."""
@@ -154,7 +158,7 @@ class Context:
 
     def load_model(self, model: trained.TrainedModel, class_target: str, init_kwargs: dict | None = None):
         """Rebuild ``class_target`` (``FILE.Class``) in a fresh sandbox that never ran the training,
-        load ``model``'s weights into it and return a :class:`~leedl_grader.trained.RemoteModel`
+        load ``model``'s weights into it and return a :class:`~leedl_grader.authoring.trained.RemoteModel`
         that answers forward calls there. An object of another class or an empty ``state_dict``
         fails the check with a message."""
         trained.expect_class(model, class_target)
@@ -198,7 +202,7 @@ class Context:
         student's process's CPU time read by the judge from the kernel, which other processes on a
         busy machine do not inflate.
         """
-        from .drivers import digest, leaves
+        from ..drivers import digest, leaves
 
         kwargs = kwargs or {}
         torch.set_num_threads(1)
@@ -354,7 +358,7 @@ class Judge:
         self.data = data or {}
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)
-        self.zygote = Zygote(self.workdir, getattr(chapter, "root", None))
+        self.zygote = ZygoteProcess(self.workdir, getattr(chapter, "root", None))
         self._workers: dict[str, Worker] = {}  # one process per file (and what it imports)
         self._extra: list[Worker] = []  # sandboxes of their own: training, rebuilt models
         self._spawn_args: dict | None = None
@@ -503,7 +507,7 @@ class Judge:
         src = Path(src)
         present = [f for f in self.chapter.files if (src / f).is_file() and not (src / f).is_symlink()]
         notes = [f"{f} is a link; links are not followed" for f in self.chapter.files if (src / f).is_symlink()]
-        if self.options.mode == UID and not uidbox.landlock_abi():
+        if self.options.mode == UID and not uid_mode.landlock_abi():
             notes.append("uid sandbox without Landlock: the student's code could read world-readable files")
         self._spawn_args = {"src": str(src), "package": self.chapter.name, "forbidden_ops": self.forbidden_ops()}
         file_state = {f: None for f in present}

@@ -148,7 +148,7 @@ def sandbox_access(device: str, environ=None, *, dev: str = "/dev", gpus_root: s
     "env"}`` (plain data, sent to the sandbox), or None for a CPU device."""
     if not str(device).startswith("cuda"):
         return None
-    from .sandbox import SYSTEM_DIRS, python_roots
+    from .modes import SYSTEM_DIRS, python_roots
 
     environ = os.environ if environ is None else environ
     minors = visible_minors(environ.get("CUDA_VISIBLE_DEVICES"), environ.get("CUDA_DEVICE_ORDER"),

@@ -16,9 +16,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import wire
-from .exports.text import csv_cell
-from .model import CheckResult, Outcome, SubmissionResult
+from .. import codec
+from ..exports.text import csv_cell
+from ..model import CheckResult, Outcome, SubmissionResult
 from .printed import PRINTED
 
 RECORD_FORMAT = 1
@@ -29,7 +29,7 @@ _SPEED = " (speed: {:.2f}x the yardstick's time)"
 def _check_record(r: CheckResult) -> dict:
     return {"name": r.name, "exercise": r.exercise, "outcome": r.outcome.value, "score": r.score,
             "max_score": r.max_score, "message": r.message, "visibility": r.visibility, "duration": r.duration,
-            "kind": r.kind, "ratio": r.ratio, "detail": wire.to_json(dict(r.detail)), "output": r.output}
+            "kind": r.kind, "ratio": r.ratio, "detail": codec.to_json(dict(r.detail)), "output": r.output}
 
 
 def to_record(result: SubmissionResult) -> dict:
@@ -38,7 +38,7 @@ def to_record(result: SubmissionResult) -> dict:
         "format": RECORD_FORMAT, "student": result.student, "assignment": result.assignment, "seed": result.seed,
         "sandbox": result.sandbox, "leedl_version": result.leedl_version, "execution_time": result.execution_time,
         "device": result.device, "key": result.key, "notes": list(result.notes), "enforced": list(result.enforced),
-        "usage": wire.to_json(dict(result.usage)), "results": [_check_record(r) for r in result.results],
+        "usage": codec.to_json(dict(result.usage)), "results": [_check_record(r) for r in result.results],
     }
 
 
@@ -50,7 +50,7 @@ def from_record(d: dict) -> SubmissionResult:
         CheckResult(name=t["name"], exercise=t["exercise"], outcome=Outcome(t["outcome"]), score=float(t["score"]),
                     max_score=float(t["max_score"]), message=t["message"], visibility=t["visibility"],
                     duration=float(t["duration"]), kind=t["kind"],
-                    ratio=None if t["ratio"] is None else float(t["ratio"]), detail=wire.from_json(t["detail"]),
+                    ratio=None if t["ratio"] is None else float(t["ratio"]), detail=codec.from_json(t["detail"]),
                     output=str(t.get("output", "")))
         for t in d["results"]
     )
@@ -58,7 +58,7 @@ def from_record(d: dict) -> SubmissionResult:
         student=d["student"], assignment=d["assignment"], seed=int(d["seed"]), sandbox=d["sandbox"],
         leedl_version=d["leedl_version"], results=rs, execution_time=float(d["execution_time"]),
         device=d["device"], key=d["key"], notes=tuple(d["notes"]), enforced=tuple(d["enforced"]),
-        usage=wire.from_json(d["usage"]),
+        usage=codec.from_json(d["usage"]),
     )
 
 
@@ -108,7 +108,7 @@ def to_json(result: SubmissionResult) -> dict:
         "seed": result.seed,
         "sandbox": result.sandbox,
         "enforced": list(result.enforced),
-        "usage": wire.to_json(dict(result.usage)),
+        "usage": codec.to_json(dict(result.usage)),
         "device": result.device,
         "key": result.key,
         "output": "\n".join(result.notes),
@@ -145,7 +145,7 @@ def read_result(path: Path) -> SubmissionResult | None:
     """The result a file was written from (its lossless record), or None."""
     try:
         return from_record(json.loads(Path(path).read_text(encoding="utf-8"))["leedl"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, wire.WireError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, codec.WireError):
         return None
 
 

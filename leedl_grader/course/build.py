@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import course as courses
+from ..codec import to_json
+from . import chapters as courses
 from .markers import clear_solutions
-from .wire import to_json
 
 HEADER = "# leedl — {chapter}/{file}: implement the functions below; `leedl check {short}` tests them.\n"
 

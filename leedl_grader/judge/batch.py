@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from . import __version__, cgroup, results
-from . import course as courses
+from .. import __version__
+from ..course import chapters as courses
+from ..course.build import stub_texts
+from ..model import CheckResult, Outcome, SubmissionResult
+from ..sandbox import cgroup
+from . import results
 from .budget import TimeLimits, derive
-from .build import stub_texts
-from .model import CheckResult, Outcome, SubmissionResult
 from .runner import Judge, JudgeOptions
 from .submissions import Submission, SubmissionError, chapter_folder, content_hash, safe_extract, tree_hash
 
@@ -112,7 +114,7 @@ def _grade_one(sub: Submission, seed: int, key: str) -> dict:
 
 
 class Backend(Protocol):
-    """Where a batch's judges run, other than this machine's process pool (``distributed.py``).
+    """Where a batch's judges run, other than this machine's process pool (``cluster.py``).
 
     ``grade`` calls ``finish(record)`` once with each graded submission's lossless record (as
     :func:`grade_source` returns it) and ``fault(sub, exc)`` once for each that the grader could

@@ -7,7 +7,7 @@ import socket
 import struct
 import time
 
-from .wire import MAX_MESSAGE, WireError
+from ..codec import MAX_MESSAGE, WireError
 
 _LEN = struct.Struct("<Q")
 

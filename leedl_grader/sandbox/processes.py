@@ -17,13 +17,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import explain, wire
+from .. import codec
+from ..judge import explain
 from .cgroup import Group
-from .channel import ChannelClosed, Deadline, recv_frame, send_frame
-from .sandbox import STRICT, Limits
+from .modes import STRICT, Limits
+from .protocol import ChannelClosed, Deadline, recv_frame, send_frame
 
 _BOOT = (
-    "import sys; p = sys.argv[2]; sys.path.insert(0, p); import leedl_grader.zygote as z; "
+    "import sys; p = sys.argv[2]; sys.path.insert(0, p); import leedl_grader.sandbox.zygote as z; "
     "sys.path.remove(p); "
     "import os; sys.path[:] = [q for q in sys.path if not os.path.isdir(os.path.join(q, 'solutions'))]; "
     "z.main(int(sys.argv[1]))"
@@ -42,7 +43,7 @@ class WorkerLost(Exception):
         self.where = where  # a timeout: the line the code was at, as the student's process reported it
 
 
-class Zygote:
+class ZygoteProcess:
     """One per judge process; started lazily, before the judge loads anything secret."""
 
     def __init__(self, workdir: Path, chapter_root: Path | None = None):
@@ -57,7 +58,7 @@ class Zygote:
         ours, theirs = socket.socketpair()
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", HOME=str(self.workdir))
-        leedl_parent = str(Path(__file__).resolve().parent.parent)
+        leedl_parent = str(Path(__file__).resolve().parents[2])
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), leedl_parent,
              *([str(Path(self.chapter_root).resolve())] if self.chapter_root else [])],
@@ -72,7 +73,7 @@ class Zygote:
     def spawn(self, request: dict) -> tuple[socket.socket, int, int]:
         """Ask for a worker; returns (channel, status_fd, monitor_pid)."""
         self.start()
-        send_frame(self.control, wire.encode(request))
+        send_frame(self.control, codec.encode(request))
         msg, fds, _, _ = socket.recv_fds(self.control, 64, 2)
         if len(fds) != 2:
             raise RuntimeError("the zygote did not answer with a worker")
@@ -105,7 +106,7 @@ def _cpu_seconds(pid: int) -> float:
 class Worker:
     """A live student process: send requests, get plain data back, or a WorkerLost."""
 
-    def __init__(self, zygote: Zygote, *, src: str, package: str, files: list[str], mode: str,
+    def __init__(self, zygote: ZygoteProcess, *, src: str, package: str, files: list[str], mode: str,
                  limits: Limits, scratch: Path, uid: int, forbidden_ops: dict | None = None,
                  group: Group | None = None, gpu: dict | None = None):
         self.log = Path(scratch) / "output.log"
@@ -122,7 +123,7 @@ class Worker:
                "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v},
                "cgroup": group.procs_files if group is not None else [],
                "cgroup_memory": group is not None and group.caps_memory,
-               "gpu": gpu}  # the GPU's device nodes and driver libraries (leedl_grader.gpu), or None
+               "gpu": gpu}  # the GPU's device nodes and driver libraries (leedl_grader.sandbox.gpu), or None
         self.chan, self.status_fd, self.monitor = zygote.spawn(req)
         self.status = os.fdopen(self.status_fd, "rb", buffering=0)
         self.exit_status: int | None = None
@@ -197,8 +198,8 @@ class Worker:
                 raise WorkerLost("timeout", "CPU time limit exceeded", self.stopped_at())
 
         try:
-            send_frame(self.chan, wire.encode(message))
-            reply = wire.decode(recv_frame(self.chan, deadline=deadline, poll=poll))
+            send_frame(self.chan, codec.encode(message))
+            reply = codec.decode(recv_frame(self.chan, deadline=deadline, poll=poll))
         except Deadline:
             where = self.stopped_at()
             self.kill()
@@ -207,7 +208,7 @@ class Worker:
         except WorkerLost as lost:
             self.kill()
             raise self._memory_or(lost) from None
-        except wire.WireError as exc:  # a reply the judge refuses to read: the student's process's doing
+        except codec.WireError as exc:  # a reply the judge refuses to read: the student's process's doing
             self.kill()
             self.wait()
             raise WorkerLost("crashed", f"the student's process sent a reply that cannot be graded ({exc})") from None
@@ -312,7 +313,7 @@ class Worker:
         Raises WorkerLost when that cannot be confirmed: then no result may be written as if
         the submission had finished."""
         try:
-            send_frame(self.chan, wire.encode("exit"))
+            send_frame(self.chan, codec.encode("exit"))
         except OSError:
             pass
         if self.wait(timeout=2.0) is None:

@@ -28,9 +28,10 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, batch, extras, results
-from .dask_task import TOPIC, grade_task, pack, probe
-from .model import Outcome
+from .. import __version__, extras
+from ..model import Outcome
+from . import batch, results
+from .cluster_task import TOPIC, grade_task, pack, probe
 from .runner import IMPORT_TIMEOUT, JudgeOptions
 from .submissions import SubmissionError
 

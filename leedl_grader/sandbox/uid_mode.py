@@ -24,7 +24,7 @@ import signal
 import stat
 import time
 
-from . import sandbox
+from . import modes as sandbox
 
 UID_ROOT = "/tmp/.leedl-uid"  # root-owned 0711: each sandbox's directory inside is its uid's, 0700
 WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")

@@ -21,7 +21,7 @@ import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .model import Check, Exercise
+from ..model import Check, Exercise
 
 try:
     import tomllib
@@ -93,7 +93,7 @@ def load_chapter(root: Path) -> Chapter:
     ops = {f: tuple(v.get("forbidden_ops", ())) for f, v in files.items()}
     limits = dict(data.get("limits", {}))
     training = limits.pop("training_cpu_s", {})
-    from .sandbox import Limits
+    from ..sandbox.modes import Limits
 
     known = {f.name for f in fields(Limits)}
     for k, v in [*limits.items(), *training.items()]:
@@ -356,6 +356,6 @@ def public_data(chapter: Chapter) -> dict:
     path = chapter.root / "public" / "expected.json"
     if not path.is_file():
         return {}
-    from .wire import from_json  # torch: imported only where data are read
+    from ..codec import from_json  # torch: imported only where data are read
 
     return from_json(json.loads(path.read_text(encoding="utf-8")))

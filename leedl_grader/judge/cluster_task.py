@@ -17,8 +17,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import __version__, batch, sandbox
-from . import course as courses
+from .. import __version__
+from ..course import chapters as courses
+from ..sandbox import modes as sandbox
+from . import batch
 from .runner import Judge, JudgeOptions
 from .submissions import MAX_UNPACKED, Submission, SubmissionError, chapter_folder
 

@@ -17,13 +17,14 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import course as courses
-from . import forbid, rules
-from .batch import Suite, grade_many
+from ..forbid import scan as forbid
+from ..judge.batch import Suite, grade_many
+from ..judge.runner import JudgeOptions
+from ..judge.submissions import Submission
+from ..model import SubmissionResult
+from . import chapters as courses
+from . import rules
 from .build import generated_files
-from .model import SubmissionResult
-from .runner import JudgeOptions
-from .submissions import Submission
 
 try:
     import tomllib

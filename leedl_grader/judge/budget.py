@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Check, SubmissionResult
+from ..model import Check, SubmissionResult
 
 FLOOR_S = 5.0  # spawning a sandbox and importing a file again after a kill must fit, on a busy machine too
 SLACK_S = 1.0

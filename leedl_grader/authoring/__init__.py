@@ -1,0 +1,1 @@
+"""What a check file imports: the check decorator and context, comparisons, trained models."""

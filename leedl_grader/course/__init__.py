@@ -1,0 +1,1 @@
+"""The course tree: chapters, solution markers, building stubs, the release bundle, validation."""
