@@ -29,8 +29,8 @@ from ..course.chapters import Chapter
 from ..drivers import OpTracer, synchronize
 from ..forbid import scan as forbid
 from ..model import Check, CheckResult, Outcome, SubmissionResult
-from ..sandbox import cgroup, gpu, uid_mode
-from ..sandbox.modes import STRICT, UID, Limits, enforced, uid_for
+from ..sandbox import cgroup, gpu, spawned, uid_mode
+from ..sandbox.modes import PROCESS, STRICT, UID, Limits, enforced, uid_for
 from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
 from . import explain, printed
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
@@ -104,7 +104,9 @@ class Context:
         message_sent = message
         if worker is None:
             target = message.get("target") if isinstance(message, dict) else None
+            t0 = time.monotonic()
             worker = self._judge.worker(str(target or self._file).partition(".")[0])
+            self._deadline += time.monotonic() - t0  # starting a sandbox is not the student's time
         if id(worker) not in self._cpu_used:
             self._cpu_used[id(worker)] = (worker, worker.cpu())
             self.logs.append(worker.log)
@@ -147,7 +149,7 @@ class Context:
         take back the returned model as plain data (class name, ``state_dict``, layers). The
         sandbox is ended before this returns: nothing it did can touch what is judged next.
         ``snapshots``: also about that many copies of the weights during training (for curves)."""
-        worker = self._judge.fresh_worker(target.partition(".")[0])
+        worker = self._fresh(target.partition(".")[0])
         try:
             reply = self._request({"driver": "train_export", "target": target,
                                    "spec": {"args": list(args), "kwargs": kwargs, "snapshots": int(snapshots),
@@ -162,7 +164,7 @@ class Context:
         that answers forward calls there. An object of another class or an empty ``state_dict``
         fails the check with a message."""
         trained.expect_class(model, class_target)
-        worker = self._judge.fresh_worker(class_target.partition(".")[0])
+        worker = self._fresh(class_target.partition(".")[0])
         try:
             self._request({"driver": "model_load", "target": class_target,
                            "spec": {"state_dict": model.state_dict, "init_kwargs": init_kwargs or {},
@@ -174,6 +176,12 @@ class Context:
 
     def _model_request(self, worker, class_target: str, spec: dict):
         return self._request({"driver": "model_call", "target": class_target, "spec": spec}, worker=worker)
+
+    def _fresh(self, stem: str):
+        t0 = time.monotonic()
+        worker = self._judge.fresh_worker(stem)
+        self._deadline += time.monotonic() - t0  # starting a sandbox is not the student's time
+        return worker
 
     def _retire(self, worker) -> None:
         self._judge.retire(worker)  # its CPU time still counts against this check (_cpu_left)
@@ -359,6 +367,7 @@ class Judge:
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)
         self.zygote = ZygoteProcess(self.workdir, getattr(chapter, "root", None))
+        self._spawned_workers = options.mode == PROCESS and spawned.wanted()
         self._workers: dict[str, Worker] = {}  # one process per file (and what it imports)
         self._extra: list[Worker] = []  # sandboxes of their own: training, rebuilt models
         self._spawn_args: dict | None = None
@@ -376,7 +385,8 @@ class Judge:
         """Start the zygote now (cheap to call again), inside the judge's own memory limit."""
         if self._judge_group is None:
             self._judge_group = cgroup.JudgeGroup(self.options.limits.judge_memory_mb)
-        self.zygote.start()
+        if not self._spawned_workers:
+            self.zygote.start()
 
     def close(self) -> None:
         self._stop_workers()
@@ -423,7 +433,7 @@ class Judge:
     def _new_group(self) -> cgroup.Group | None:
         """The submission's cgroup (None where the machine offers none: rlimits only)."""
         b, _ = cgroup.backend()
-        if b is None:
+        if b is None or self._spawned_workers:  # a spawned worker joins no group: rlimits only
             return None
         lim = self.options.limits
         return b.create("sub", memory_mb=lim.memory_mb, pids=lim.nproc, cpus=lim.cpus)
@@ -449,6 +459,10 @@ class Judge:
             self._spawned += 1
         if self._group is None:  # one cgroup for every process of the submission
             self._group = self._new_group()
+        if self._spawned_workers:  # no fork here: a fresh interpreter per worker (spawned.py)
+            return spawned.SpawnedWorker(scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
+                                         mode=self.options.mode, limits=self.options.limits, files=files,
+                                         chapter_root=getattr(self.chapter, "root", None), **self._spawn_args)
         return Worker(self.zygote, scratch=scratch, uid=uid_for(os.getpid(), self._spawned),
                       mode=self.options.mode, limits=self.options.limits, files=files, group=self._group,
                       gpu=self._gpu_access(), **self._spawn_args)

@@ -25,11 +25,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import resource
 import shutil
 import stat
 import sys
 from dataclasses import dataclass
+
+try:
+    import resource
+except ImportError:  # Windows: no rlimits (the judge's wall-time limits still hold)
+    resource = None
 
 STRICT, UID, PROCESS = "strict", "uid", "process"  # uid: root without namespaces (leedl_grader.sandbox.uid_mode)
 
@@ -320,6 +324,9 @@ def _vm_size() -> int:
 def apply_limits(limits: Limits, address_space: bool = True) -> None:
     """The rlimits. ``address_space=False`` where a cgroup caps memory: an address-space limit
     would only refuse what CUDA and allocators reserve without using."""
+    if resource is None:
+        return
+
     def set_(which, value, slack=0):
         try:
             soft, hard = resource.getrlimit(which)
