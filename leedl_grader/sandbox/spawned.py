@@ -68,7 +68,7 @@ class SpawnedWorker(Worker):
         (scratch / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", HOME=str(scratch))
-        leedl_parent = str(Path(__file__).resolve().parent.parent)
+        leedl_parent = str(Path(__file__).resolve().parents[2])  # the folder that holds leedl_grader/
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT, leedl_parent, str(scratch / "spec.json")],
@@ -89,7 +89,9 @@ class SpawnedWorker(Worker):
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
-                raise WorkerLost("crashed", "the student's process could not start (see its output)")
+                tail = self.log_tail(600).strip()
+                raise WorkerLost("crashed", "the student's process could not start"
+                                 + (f"; it printed:\n{tail}" if tail else ""))
             listener.settimeout(min(left, 0.5))
             try:
                 conn, _ = listener.accept()
