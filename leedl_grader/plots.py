@@ -4,9 +4,11 @@ A check hands plain data to the engine (tensors, numbers, lists); this module tu
 files. matplotlib is an optional extra (``pip install leedl[plots]``): without it nothing is
 drawn and :func:`save_plots` returns an empty list.
 
-Known keys of ``plot_data`` (each optional):
-    ``filters``: (O, C, kh, kw) first-layer convolution filters, drawn as a grid of images
-        (the first input channel of each filter).
+A small generic set of picture kinds, one per key of ``plot_data`` (each optional); a chapter
+that needs another registers it with :func:`plot` from its ``public/drivers.py`` (which the judge
+imports before the checks):
+    ``images``: ``{name: {"panels": (N, H, W) or (N, C, H, W), "title": str}}``, one PNG per name
+        with a grid of images on one colour scale (channel 0 of 4-D panels: learned filters...).
     ``confusion``: (K, K) counts, row = true class, column = predicted class.
     ``accuracy``: a float shown in the confusion matrix's title.
     ``curve``: a training curve, ``{"x": [...], "xlabel": str, "series": {name: [...]}, "title": str}``, one
@@ -23,8 +25,23 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 import torch
+
+# key of plot_data -> draw(plt, value, plot_data, chapter_name, out_dir) -> [paths written]
+PLOTS: dict[str, Callable] = {}
+
+
+def plot(key: str):
+    """Register a picture kind: ``draw(plt, value, plot_data, chapter_name, out_dir)`` returns the
+    paths it wrote, and skips (returns []) a value of the wrong kind."""
+
+    def wrap(fn):
+        PLOTS[key] = fn
+        return fn
+
+    return wrap
 
 
 def available() -> bool:
@@ -44,14 +61,14 @@ def _pyplot():
     return plt
 
 
-def _filters(plt, filters: torch.Tensor, title: str, path: Path) -> Path:
-    w = filters.detach().cpu().double()
-    w = w.reshape(-1, *w.shape[-2:]) if w.dim() != 4 else w[:, 0]  # (O, kh, kw)
+def _images(plt, panels: torch.Tensor, title: str, path: Path) -> Path:
+    w = panels.detach().cpu().double()
+    w = w.reshape(-1, *w.shape[-2:]) if w.dim() != 4 else w[:, 0]  # (N, H, W)
     n = w.shape[0]
     cols = min(8, n)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.6), squeeze=False)
-    lim = float(w.abs().max()) or 1.0  # one colour scale for all: filters compare by eye
+    lim = float(w.abs().max()) or 1.0  # one colour scale for all: panels compare by eye
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
@@ -156,28 +173,59 @@ def save_plots(chapter_name: str, plot_data: dict, out_dir) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     plt = _pyplot()
     written: list[Path] = []
-    filters = plot_data.get("filters")
-    if isinstance(filters, torch.Tensor) and filters.dim() >= 2 and filters.numel():
-        written.append(_filters(plt, filters, f"{chapter_name}: first-layer filters",
-                                out / f"{chapter_name}_filters.png"))
-    conf = plot_data.get("confusion")
-    if isinstance(conf, torch.Tensor) and conf.dim() == 2 and conf.shape[0] == conf.shape[1]:
-        acc = plot_data.get("accuracy")
-        title = f"{chapter_name}: confusion matrix" + (f" (accuracy {acc:.3f})" if isinstance(acc, float) else "")
-        written.append(_confusion(plt, conf, title, out / f"{chapter_name}_confusion.png"))
-    curve = plot_data.get("curve")
-    if isinstance(curve, dict):
-        path = _curve(plt, curve, f"{chapter_name}: training curve", out / f"{chapter_name}_curve.png")
-        if path is not None:
-            written.append(path)
-    b = plot_data.get("boundary")
-    if (isinstance(b, dict) and isinstance(b.get("axis"), torch.Tensor) and isinstance(b.get("prob"), torch.Tensor)
+    for key, draw in PLOTS.items():
+        if key in plot_data:
+            written += draw(plt, plot_data[key], plot_data, chapter_name, out)
+    return written
+
+
+def _named(value: dict):
+    """The entries ``name -> spec`` of a per-name kind whose name can be part of a file name."""
+    return [(n, v) for n, v in (value.items() if isinstance(value, dict) else ())
+            if isinstance(n, str) and n.isidentifier() and isinstance(v, dict)]
+
+
+@plot("images")
+def _draw_images(plt, value, plot_data, chapter_name, out) -> list[Path]:
+    written = []
+    for name, spec in _named(value):
+        panels = spec.get("panels")
+        if isinstance(panels, torch.Tensor) and panels.dim() >= 2 and panels.numel():
+            title = f"{chapter_name}: {spec.get('title') or name}"
+            written.append(_images(plt, panels, title, out / f"{chapter_name}_{name}.png"))
+    return written
+
+
+@plot("confusion")
+def _draw_confusion(plt, conf, plot_data, chapter_name, out) -> list[Path]:
+    if not (isinstance(conf, torch.Tensor) and conf.dim() == 2 and conf.shape[0] == conf.shape[1]):
+        return []
+    acc = plot_data.get("accuracy")
+    title = f"{chapter_name}: confusion matrix" + (f" (accuracy {acc:.3f})" if isinstance(acc, float) else "")
+    return [_confusion(plt, conf, title, out / f"{chapter_name}_confusion.png")]
+
+
+@plot("curve")
+def _draw_curve(plt, curve, plot_data, chapter_name, out) -> list[Path]:
+    if not isinstance(curve, dict):
+        return []
+    path = _curve(plt, curve, f"{chapter_name}: training curve", out / f"{chapter_name}_curve.png")
+    return [path] if path is not None else []
+
+
+@plot("boundary")
+def _draw_boundary(plt, b, plot_data, chapter_name, out) -> list[Path]:
+    if not (isinstance(b, dict) and isinstance(b.get("axis"), torch.Tensor) and isinstance(b.get("prob"), torch.Tensor)
             and b["prob"].dim() == 2 and b["prob"].shape == (len(b["axis"]), len(b["axis"]))):
-        written.append(_boundary(plt, b, f"{chapter_name}: decision boundary", out / f"{chapter_name}_boundary.png"))
-    heatmaps = plot_data.get("heatmaps")
-    for name, spec in (heatmaps.items() if isinstance(heatmaps, dict) else ()):
-        panels = spec.get("panels") if isinstance(spec, dict) else None
-        if (isinstance(name, str) and name.isidentifier() and isinstance(panels, torch.Tensor)
-                and panels.dim() >= 2 and panels.numel()):
+        return []
+    return [_boundary(plt, b, f"{chapter_name}: decision boundary", out / f"{chapter_name}_boundary.png")]
+
+
+@plot("heatmaps")
+def _draw_heatmaps(plt, value, plot_data, chapter_name, out) -> list[Path]:
+    written = []
+    for name, spec in _named(value):
+        panels = spec.get("panels")
+        if isinstance(panels, torch.Tensor) and panels.dim() >= 2 and panels.numel():
             written.append(_heatmaps(plt, panels, spec, out / f"{chapter_name}_{name}.png"))
     return written

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from leedl_grader.course import chapters as courses
 from leedl_grader.drivers import OpTracer
 from leedl_grader.forbid import scan as forbid
+from leedl_grader.judge.inprocess import grade_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "ch02_cnn"
@@ -125,12 +126,27 @@ def test_forbidden_ops_catch_torch_routines(chapter):
         assert tracer.hits, fn
 
 
+@pytest.mark.parametrize("student,lost", [
+    # five bugs, each in its own exercise: no shift before exp, a sum for a mean, dilation ignored,
+    # the batch folded into the columns, a stride of 1 by default
+    ("buggy", {("classify.softmax", "failed"), ("classify.cross_entropy", "failed"), ("conv.conv2d", "failed"),
+               ("conv.conv_output_size", "failed"), ("pooling.max_pool2d", "failed")}),
+    ("broken", {("pooling.max_pool2d", "error"), ("pooling.avg_pool2d", "error")}),  # pooling.py does not import
+])
+def test_the_example_class_loses_exactly_where_it_is_wrong(chapter, student, lost):
+    """In this process, with the judge's context and seeds (as ``leedl grade`` scores them), on
+    every exercise but the training one."""
+    only = tuple(e.name for e in chapter.exercises if e.name != "digits.train_digits")
+    r = grade_in_process(ROOT, chapter, SOLUTIONS / "examples" / student, seed=0, only=only)
+    assert {(e.name, e.outcome.value) for e in r.exercises() if e.score < e.max_score} == lost
+
 
 def test_plots_are_optional(tmp_path):
     from leedl_grader.plots import available, save_plots
 
-    paths = save_plots("ch02_cnn", {"filters": torch.randn(4, 1, 3, 3), "confusion": torch.eye(10, dtype=torch.int64),
-                                    "accuracy": 0.5, "unknown": 1}, tmp_path)
+    data = {"images": {"filters": {"panels": torch.randn(4, 1, 3, 3)}}, "confusion": torch.eye(10, dtype=torch.int64),
+            "accuracy": 0.5, "unknown": 1}
+    paths = save_plots("ch02_cnn", data, tmp_path)
     if available():
         assert sorted(p.name for p in paths) == ["ch02_cnn_confusion.png", "ch02_cnn_filters.png"]
         assert all(p.stat().st_size > 0 for p in paths)

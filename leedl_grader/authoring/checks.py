@@ -4,12 +4,12 @@ A check module (``assignments/<chapter>/public/test_*.py`` or ``.../hidden/test_
 functions decorated with :func:`check`. Each receives a context ``ctx`` and talks to the
 student's code only through it:
 
-    @check("optimizers.Adam", points=2)
-    def adam_two_groups_float32(ctx):
-        spec = ...                                   # plain data: tensors, numbers, strings
-        got = ctx.run("optimizer_trajectory", target="optimizers.Adam", spec=spec)
-        want = drivers.optimizer_trajectory(torch.optim.Adam, spec)   # computed in the judge
-        assert_close(got, want, rtol=..., atol=..., what="parameters after each step")
+    @check("attention.masked_softmax", points=2)
+    def masked_softmax_gradient_float64(ctx):
+        args = ...                                   # plain data drawn from ctx.generator()
+        got = ctx.run("grad", target="attention.masked_softmax", args=args)   # student's process
+        want = run_local("grad", trusted_masked_softmax, args=args)            # computed in the judge
+        assert_close(got["grads"], want["grads"], rtol=..., atol=..., what="gradient")
 
 A check passes by returning None, earns part of its points with ``return Partial(f, msg)``, and
 fails by raising :class:`CheckFailed` (``assert_close`` and ``expect`` raise it with a message
@@ -81,30 +81,36 @@ def expect(condition: Any, message: str) -> None:
 
 
 class Context:
-    """What a check may use. The engine passes an implementation; this documents the interface.
+    """What a check may use: the one context protocol. The judge's implementation
+    (:class:`leedl_grader.runner.Context`) serves ``leedl grade``, ``leedl check``, ``leedl validate``
+    and in-process content tests (:mod:`leedl_grader.inprocess`) alike, with the same seeds.
 
     Attributes:
         seed: the grading run's seed (recorded in results; ``--seed`` reproduces it).
         device: ``torch.device`` the checks run on (``--device``).
-        reference: the chapter's reference package (hidden checks in the judge), else None.
+        reference: the chapter's reference package (when hidden checks are loaded), else None.
         data: the public data shipped beside public checks (``public/expected.json``), or {}.
+        ratio: a speed check's measured ratio (set by :meth:`time_ratio`; a check may set the
+            ratio it scored on), shown in the result.
     """
 
     seed: int
     device: torch.device
     reference: Any
     data: dict
+    ratio: float | None
 
     def generator(self, stream: str = "") -> torch.Generator:
-        """A CPU generator seeded from (run seed, check name, stream)."""
+        """A CPU generator seeded from (run seed, exercise, check name, stream)."""
         raise NotImplementedError
 
     def call(self, target: str, *args, **kwargs):
         """Call the student's ``FILE.NAME`` with plain data; returns plain data."""
         raise NotImplementedError
 
-    def run(self, driver: str, **spec):
-        """Run a driver from :mod:`leedl_grader.drivers` on the student's code."""
+    def run(self, driver: str, target: str | None = None, **spec):
+        """Run a driver (the engine's, or the chapter's ``public/drivers.py``) on the student's
+        ``target`` in the student's process; returns its plain-data reply."""
         raise NotImplementedError
 
     def time_ratio(self, target: str, args: tuple, yardstick: Callable, *, repeats: int = 7,
@@ -112,4 +118,23 @@ class Context:
         """Median of (student time / yardstick time) over interleaved timed repeats; with
         ``build``, ``target`` is a module class built from that spec and its forward is timed;
         ``clock="cpu"`` compares CPU time (robust on a busy machine; CPU devices only)."""
+        raise NotImplementedError
+
+    def train(self, target: str, *args, snapshots: int = 0, **kwargs):
+        """Call the training function ``target`` with the given data in a sandbox of its own; the
+        returned model comes back as plain data (:class:`leedl_grader.trained.TrainedModel`)."""
+        raise NotImplementedError
+
+    def load_model(self, model, class_target: str, init_kwargs: dict | None = None):
+        """Rebuild ``class_target`` with ``model``'s weights in a fresh sandbox; a handle that
+        answers forward calls there (use it in a ``with`` block)."""
+        raise NotImplementedError
+
+    @property
+    def plotting(self) -> bool:
+        """Whether pictures were asked for (``--plots``): work done only for them can be skipped."""
+        raise NotImplementedError
+
+    def artifact(self, name: str, data: dict) -> None:
+        """Plain data a picture can be made of (:mod:`leedl_grader.plots`); never part of the grade."""
         raise NotImplementedError

@@ -50,7 +50,7 @@ class TrainedModel:
     class_name: str  # the returned object's class, as its module and qualified name (``digits.DigitCNN``)
     state_dict: dict = field(repr=False)
     layers: tuple = ()  # for an nn.Sequential: ((type path, {arg: value}), ...)
-    snapshots: tuple = field(default=(), repr=False)  # ((optimizer step, state_dict), ...) when asked for
+    snapshots: tuple = field(default=(), repr=False)  # ((training step, state_dict), ...) when asked for
 
     def first_filters(self) -> torch.Tensor | None:
         """The first 4-D tensor of the weights (a convolution's filters), for plots."""

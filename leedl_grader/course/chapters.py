@@ -128,9 +128,9 @@ def match_chapter(name: str, known: list[Chapter], where: str = "") -> Chapter:
     for ch in known:
         if name in (ch.name, ch.short):
             return ch
-    digits = name.lower().removeprefix("chapter").removeprefix("ch").strip(" _-").split("_", 1)[0]
-    same = [ch.short for ch in known if digits.isdigit() and ch.short[2:].isdigit()
-            and int(ch.short[2:]) == int(digits)]  # "ch1", "1": the chapter of that number
+    number = name.lower().removeprefix("chapter").removeprefix("ch").strip(" _-").split("_", 1)[0]
+    same = [ch.short for ch in known if number.isdigit() and ch.short[2:].isdigit()
+            and int(ch.short[2:]) == int(number)]  # "ch1", "1": the chapter of that number
     same += [ch.short for ch in known if len(name) >= 3 and name.lower() in ch.name.lower()]  # "optim"
     raise CourseError(unknown("chapter", name, [ch.short for ch in known], where, close=same[0] if same else None))
 
@@ -338,7 +338,7 @@ def load_reference(course: Path, chapter: Chapter):
     _ensure_parent("_leedl_reference")
     name = f"_leedl_reference.{chapter.name}"
     package = _import_package(name, path)
-    for file in sorted(path.glob("*.py")):  # so that checks can say ctx.reference.optimizers.Adam
+    for file in sorted(path.glob("*.py")):  # so that checks can say ctx.reference.FILE.NAME
         if file.stem != "__init__":
             importlib.import_module(f"{name}.{file.stem}")
     return package

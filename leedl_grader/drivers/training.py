@@ -1,5 +1,5 @@
 """Drivers for ``train_*`` exercises and for models: train or build inside the student's process,
-return predictions and plain facts about the model.
+return the weights and plain facts about the model.
 
 Also home to ``strided_call``: calls with non-contiguous inputs, which the wire cannot carry
 (every tensor arrives contiguous), so the view is made here, on the student's side.
@@ -9,43 +9,12 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.optim.optimizer import register_optimizer_step_post_hook  # torch's global step hook
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import _clone, driver, op_names, synchronize
 
-
-def _first_filters(model) -> torch.Tensor | None:
-    """The first 4-D parameter (a convolution's filters, (O, C, kh, kw)), for plots."""
-    for p in model.parameters() if isinstance(model, nn.Module) else ():
-        if p.dim() == 4:
-            return p.detach().to("cpu", torch.float32).clone()
-    return None
-
-
-@driver("train_predict")
-def train_predict(fn, kwargs=None, inputs=(), batch_size=4096, filters=False):
-    """Call the training function, then the returned model on each tensor in ``inputs``.
-
-    The judge computes the metric itself from the returned outputs. With ``filters`` the reply
-    also carries the model's first 4-D parameter (first-layer filters, for plots; None if none).
-    """
-    model = fn(**(kwargs or {}))
-    if hasattr(model, "eval"):
-        model.eval()
-    outs = []
-    with torch.no_grad():
-        for x in inputs:
-            parts = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-            outs.append(torch.cat(parts) if parts else x.new_empty(0))
-    synchronize()
-    reply = {"outputs": outs}
-    if filters:
-        reply["filters"] = _first_filters(model)
-    return reply
-
-
-# --- trained models: train in one sandbox, judge in a fresh one (leedl_grader.authoring.trained) ----------
+# --- trained models: train in one sandbox, judge in a fresh one (leedl_grader.authoring.trained) --
 
 _MODELS: dict[str, nn.Module] = {}  # models rebuilt in this (scoring) sandbox, by handle
 
@@ -74,18 +43,18 @@ def _describe(model) -> list:
 
 
 class _Snapshots:
-    """The parameters every ``every`` optimizer steps (any torch optimizer: a global step hook),
+    """The parameters every ``every`` training steps (any ``torch.optim`` class: a global step hook),
     thinned to at most ``2·wanted`` by doubling ``every``; for training curves, never for marks."""
 
     def __init__(self, wanted: int):
         self.wanted, self.every, self.step = max(int(wanted), 1), 1, 0
         self.taken: list[tuple[int, dict]] = []  # (step, {id(param): copy})
 
-    def __call__(self, optimizer, args, kwargs):
+    def __call__(self, opt, args, kwargs):
         self.step += 1
         if self.step % self.every:
             return
-        params = {id(p): p.detach().to("cpu").clone() for g in optimizer.param_groups for p in g["params"]}
+        params = {id(p): p.detach().to("cpu").clone() for g in opt.param_groups for p in g["params"]}
         self.taken.append((self.step, params))
         if len(self.taken) > 2 * self.wanted:
             self.every *= 2
@@ -108,7 +77,7 @@ def train_export(fn, args=(), kwargs=None, package="", snapshots=0):
     class (module without the package, qualified name), its ``state_dict`` and, for an
     nn.Sequential, its layers. Nothing else of this process reaches the judge. With
     ``snapshots`` > 0, also about that many copies of the weights taken during training at evenly
-    spaced optimizer steps (for a training curve the judge measures itself)."""
+    spaced training steps (for a training curve the judge measures itself)."""
     snaps = _Snapshots(snapshots) if snapshots else None
     hook = register_optimizer_step_post_hook(snaps) if snaps else None
     try:

@@ -26,7 +26,7 @@ def csv_cell(value) -> str:
 
 
 def number(x: float) -> str:
-    """A score as a CSV cell: plain digits (never an exponent a spreadsheet might misread)."""
+    """A score as a CSV cell: a plain decimal (never an exponent a spreadsheet might misread)."""
     text = f"{float(x):.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 

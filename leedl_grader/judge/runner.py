@@ -25,6 +25,7 @@ import torch
 from .. import __version__, extras
 from ..authoring import trained
 from ..authoring.checks import CheckFailed, Partial, StudentError
+from ..authoring.checks import Context as ContextProtocol
 from ..course.chapters import Chapter
 from ..drivers import OpTracer, synchronize
 from ..forbid import scan as forbid
@@ -53,7 +54,7 @@ def check_seed(seed: int, check: Check, stream: str = "") -> int:
     return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
 
 
-class Context:
+class Context(ContextProtocol):
     """The implementation of :class:`leedl_grader.authoring.checks.Context` for one check."""
 
     def __init__(self, judge: Judge, check: Check, seed: int, reference, data: dict):

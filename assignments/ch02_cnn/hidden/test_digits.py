@@ -82,11 +82,10 @@ def confusion(pred, y, k=10):
     return m
 
 
-def _emit_plots(ctx, **data):
+def _emit_plots(ctx, filters, confusion, accuracy):
     """Hand plain data to the engine for ``leedl check --plots`` (see leedl_grader.plots)."""
-    artifact = getattr(ctx, "artifact", None)
-    if callable(artifact):
-        artifact("digits", data)
+    ctx.artifact("digits", {"images": {"filters": {"panels": filters, "title": "first-layer filters"}},
+                            "confusion": confusion, "accuracy": accuracy})
 
 
 # Weights redrawn by the judge (each tensor from a normal law with its own mean and spread) leave a

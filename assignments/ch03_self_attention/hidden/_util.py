@@ -6,10 +6,9 @@ import torch
 
 from leedl_grader.authoring.checks import CheckFailed, expect
 from leedl_grader.authoring.compare import assert_close
+from leedl_grader.authoring.helpers import F32, F64, randint, randn  # noqa: F401 - shared by every chapter
 
-from ..public import _torch_mha as torch_mha  # one helper for both suites
-
-F64, F32 = torch.float64, torch.float32
+from ..public import _torch_mha as torch_mha  # noqa: F401 - one helper for both suites
 
 # float64: every value is a sum of at most ~100 products of O(1) numbers, an exp and a division,
 # computed in an order that differs between implementations (matmul, einsum, baddbmm, loops):
@@ -18,15 +17,6 @@ F64, F32 = torch.float64, torch.float32
 TOL64 = dict(rtol=1e-12, atol=1e-12)
 # float32 (eps 1.2e-7): the same sums and exps are good to ~1e-6 relative; 2e-5 leaves room.
 TOL32 = dict(rtol=2e-5, atol=2e-5)
-
-
-def randn(g, *shape, dtype=F64, device="cpu", scale=1.0):
-    return (scale * torch.randn(*shape, generator=g, dtype=F64)).to(dtype=dtype, device=device)
-
-
-def randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
 
 
 def close(got, want, *, what, tol):

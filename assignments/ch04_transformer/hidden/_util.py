@@ -3,15 +3,13 @@ parameter randomized and their weights mapped to the blocks' names, decoding tab
 exhaustive search."""
 
 import itertools
-import math
 
 import torch
 from torch import nn
 
-from ..public._names import to_block_names  # one weight-name map for both suites
+from leedl_grader.authoring.helpers import DTYPES, F32, F64, noncontiguous, randint, randn, randomize  # noqa: F401
 
-F64, F32 = torch.float64, torch.float32
-DTYPES = {"float64": F64, "float32": F32}
+from ..public._names import to_block_names  # one weight-name map for both suites
 
 # float64: a norm is a few sums over ≤ 64 terms and one division; a block chains ~10 such steps
 # (layer norms divide by standard deviations near 1). Implementations differ only in summation
@@ -39,36 +37,9 @@ def speed_ratio(ctx, band, target, args, yardstick, attempts=3, **kw):
     return best
 
 
-def randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
-
-
-def randn(g, *shape, dtype=F64, device="cpu", scale=1.0, shift=0.0):
-    return (shift + scale * torch.randn(*shape, generator=g, dtype=F64)).to(dtype=dtype, device=device)
-
-
-def noncontiguous(t):
-    """The same values in a non-contiguous view (last two axes stored swapped)."""
-    return t.transpose(-1, -2).contiguous().transpose(-1, -2)
 
 
 # --------------------------------------------------------------------------------- blocks
-
-
-def randomize(layer, g):
-    """Every parameter of ``layer`` drawn from ``g``: linear weights ~ N(0, 1/fan_in), biases
-    and layer-norm shifts ~ N(0, 0.3²), layer-norm scales ~ 1 + N(0, 0.3²). torch's own init
-    leaves biases 0 and norm scales 1, under which swapped norms or a missing bias cannot show."""
-    with torch.no_grad():
-        for name, p in layer.named_parameters():
-            if p.dim() == 2:
-                p.copy_(torch.randn(p.shape, generator=g, dtype=F64) / math.sqrt(p.shape[1]))
-            elif "norm" in name and name.endswith("weight"):
-                p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g, dtype=F64))
-            else:
-                p.copy_(0.3 * torch.randn(p.shape, generator=g, dtype=F64))
-    return layer
 
 
 def param_grads_to_block_names(layer):
