@@ -82,8 +82,8 @@ def expect(condition: Any, message: str) -> None:
 
 class Context:
     """What a check may use: the one context protocol. The judge's implementation
-    (:class:`leedl_grader.runner.Context`) serves ``leedl grade``, ``leedl check``, ``leedl validate``
-    and in-process content tests (:mod:`leedl_grader.inprocess`) alike, with the same seeds.
+    (:class:`leedl_grader.judge.runner.Context`) serves ``leedl grade``, ``leedl check``, ``leedl validate``
+    and in-process content tests (:mod:`leedl_grader.judge.inprocess`) alike, with the same seeds.
 
     Attributes:
         seed: the grading run's seed (recorded in results; ``--seed`` reproduces it).
@@ -122,7 +122,7 @@ class Context:
 
     def train(self, target: str, *args, snapshots: int = 0, **kwargs):
         """Call the training function ``target`` with the given data in a sandbox of its own; the
-        returned model comes back as plain data (:class:`leedl_grader.trained.TrainedModel`)."""
+        returned model comes back as plain data (:class:`leedl_grader.authoring.trained.TrainedModel`)."""
         raise NotImplementedError
 
     def load_model(self, model, class_target: str, init_kwargs: dict | None = None):
