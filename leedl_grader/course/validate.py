@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..forbid import scan as forbid
+from ..forbid import reach
 from ..judge.batch import Suite, grade_many
 from ..judge.runner import JudgeOptions
 from ..judge.submissions import Submission
@@ -100,7 +100,7 @@ def _tops(chapter: courses.Chapter, file: str) -> dict[str, str]:
 def scope(ref_dir: Path, chapter: courses.Chapter, v: Variant) -> tuple[str, ...]:
     """The exercises whose code can reach what ``v`` changes (every exercise when unsure).
 
-    The changed lines are found by a line diff; :func:`forbid.attribute` says which exercises of
+    The changed lines are found by a line diff; :func:`~leedl_grader.forbid.reach.attribute` says which exercises of
     the file reach them (helpers, classes and module-level names followed; a change to code that
     runs at import reaches all), and a file that imports a changed file relatively is treated as
     changed on its import lines, transitively."""
@@ -116,7 +116,7 @@ def scope(ref_dir: Path, chapter: courses.Chapter, v: Variant) -> tuple[str, ...
     for tag, _, _, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
             lines.update(range(j1 + 1, max(j2, j1 + 1) + 1))  # 1-based; a deletion marks where it was
-    reached = forbid.attribute(new_tree, sorted(lines), list(_tops(chapter, v.file).values()))
+    reached = reach.attribute(new_tree, sorted(lines), list(_tops(chapter, v.file).values()))
     affected = {e for e, top in _tops(chapter, v.file).items() if top in reached}
     changed, todo = {v.file[:-3]}, [f for f in chapter.files if f != v.file]
     progress = True
@@ -127,9 +127,9 @@ def scope(ref_dir: Path, chapter: courses.Chapter, v: Variant) -> tuple[str, ...
                 tree = ast.parse((ref_dir / f).read_text(encoding="utf-8"))
             except (OSError, SyntaxError):
                 continue
-            hits = [line for mod, at in forbid._relative_imports(tree).items() if mod in changed for line in at]
+            hits = [line for mod, at in reach.relative_imports(tree).items() if mod in changed for line in at]
             if hits:
-                reached = forbid.attribute(tree, hits, list(_tops(chapter, f).values()))
+                reached = reach.attribute(tree, hits, list(_tops(chapter, f).values()))
                 affected |= {e for e, top in _tops(chapter, f).items() if top in reached}
                 changed.add(f[:-3])
                 todo.remove(f)
