@@ -22,9 +22,10 @@ from leedl_grader.cli import main
 from leedl_grader.judge import batch, results
 from leedl_grader.judge import cluster as dist
 from leedl_grader.judge import cluster_task as dask_task
-from leedl_grader.judge.runner import JudgeOptions, gpu_lock_path
+from leedl_grader.judge.runner import JudgeOptions
 from leedl_grader.judge.submissions import Submission, discover
 from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox.gpu import gpu_lock_path
 
 distributed = pytest.importorskip("distributed")
 

@@ -201,7 +201,8 @@ def test_grade_plots_land_per_student_and_inline_in_html(tmp_path, graded):
 
     import torch
 
-    from leedl_grader.judge.runner import Context, JudgeOptions
+    from leedl_grader.judge.context import Context
+    from leedl_grader.judge.runner import JudgeOptions
     from leedl_grader.model import Check
 
     judge = types.SimpleNamespace(options=JudgeOptions(mode="strict", plots_dir=str(tmp_path / "plots" / "{student}")),

@@ -14,9 +14,10 @@ from conftest import GOOD_OPS, REPO, write_submission
 from sandbox_util import require_strict
 
 from leedl_grader import api
-from leedl_grader.judge.runner import Judge, gpu_lock_path
+from leedl_grader.judge.runner import Judge
 from leedl_grader.sandbox import gpu
 from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox.gpu import gpu_lock_path
 from leedl_grader.sandbox.modes import Limits
 from leedl_grader.sandbox.processes import Worker, ZygoteProcess
 

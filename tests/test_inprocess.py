@@ -8,8 +8,9 @@ from conftest import write_submission
 from leedl_grader.authoring.checks import Context as Protocol
 from leedl_grader.course import chapters as courses
 from leedl_grader.judge import batch
+from leedl_grader.judge.context import Context
 from leedl_grader.judge.inprocess import grade_in_process
-from leedl_grader.judge.runner import Context, JudgeOptions
+from leedl_grader.judge.runner import JudgeOptions
 from leedl_grader.judge.submissions import Submission
 from leedl_grader.sandbox.modes import PROCESS
 

@@ -82,7 +82,7 @@ def expect(condition: Any, message: str) -> None:
 
 class Context:
     """What a check may use: the one context protocol. The judge's implementation
-    (:class:`leedl_grader.judge.runner.Context`) serves ``leedl grade``, ``leedl check``, ``leedl validate``
+    (:class:`leedl_grader.judge.context.Context`) serves ``leedl grade``, ``leedl check``, ``leedl validate``
     and in-process content tests (:mod:`leedl_grader.judge.inprocess`) alike, with the same seeds.
 
     Attributes:

@@ -24,10 +24,12 @@ claims about its own error is never more than a label among the student's outcom
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 
 CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools")
@@ -187,3 +189,31 @@ def student_outcome(claimed: str, kind: str, message: str) -> str:
     if is_cuda_oom(kind, message):
         return "memory"
     return claimed if claimed in STUDENT_OUTCOMES else "error"
+
+
+# --- one check at a time per GPU ----------------------------------------------------------------
+def gpu_lock_path(device: str, visible: str | None = None) -> str:
+    """The lock file of the physical GPU that ``device`` ("cuda", "cuda:1") names in this process:
+    judges (or Dask workers) pinned to different GPUs with CUDA_VISIBLE_DEVICES do not wait on
+    each other; any two on one GPU do."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "") if visible is None else visible
+    index = int(device.partition(":")[2] or 0)
+    ids = [v.strip() for v in visible.split(",") if v.strip()]
+    physical = ids[index] if index < len(ids) else str(index)
+    return os.path.join(tempfile.gettempdir(), f"leedl-gpu-{re.sub(r'[^A-Za-z0-9-]', '_', physical)}.lock")
+
+
+@contextlib.contextmanager
+def device_lock(device: str):
+    """Checks on one GPU run one at a time, across every judge process of the machine."""
+    if not device.startswith("cuda"):
+        yield
+        return
+    import fcntl
+
+    with open(gpu_lock_path(device), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

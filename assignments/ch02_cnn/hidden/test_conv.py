@@ -222,7 +222,7 @@ def conv_gradients(ctx):
 
 
 # Speed: the student's conv2d against the reference's, one thread each, interleaved, median
-# ratio (runner.Context.time_ratio). Calibrated with benchmarks/ch02_conv.py on this shape: the
+# ratio (judge.context.Context.time_ratio). Calibrated with benchmarks/ch02_conv.py on this shape: the
 # loop-free versions (unfold + matmul, Tensor.unfold + einsum, as_strided + tensordot) measure
 # 1.0–2.1 in one process (the grader's round trip adds ~0.5), a Python loop over output
 # positions 110 (about 480 under the grader's op tracer). Full points up to 10: ~5× above the
