@@ -17,7 +17,7 @@ from leedl_grader import api
 from leedl_grader.judge.runner import Judge
 from leedl_grader.sandbox import gpu
 from leedl_grader.sandbox import modes as sandbox
-from leedl_grader.sandbox.gpu import gpu_lock_path
+from leedl_grader.sandbox.gpu import device_lock, gpu_lock_path
 from leedl_grader.sandbox.modes import Limits
 from leedl_grader.sandbox.processes import Worker, ZygoteProcess
 
@@ -227,11 +227,10 @@ def test_checks_on_one_gpu_wait_for_each_other(tmp_path, monkeypatch):
     def other_judge():
         return subprocess.run([sys.executable, "-c", probe, lock], capture_output=True, text=True).stdout.strip()
 
-    fake = SimpleNamespace(options=SimpleNamespace(device="cuda"))
-    with Judge._device_lock(fake):
+    with device_lock("cuda"):
         assert other_judge() == "held"
     assert other_judge() == "free"
-    with Judge._device_lock(SimpleNamespace(options=SimpleNamespace(device="cpu"))):
+    with device_lock("cpu"):
         assert other_judge() == "free"  # CPU checks take no GPU lock
 
 
