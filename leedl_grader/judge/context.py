@@ -22,7 +22,7 @@ from ..authoring.checks import CheckFailed, StudentError
 from ..authoring.checks import Context as ContextProtocol
 from ..drivers import OpTracer, synchronize
 from ..model import Check
-from ..sandbox import gpu
+from ..sandbox import gpu, protocol
 from ..sandbox.processes import WorkerLost
 from . import explain
 
@@ -101,23 +101,22 @@ class Context(ContextProtocol):
                 raise WorkerLost("timeout", timeout_message(lost, self._wall, self._cpu_budget, "this check")) \
                     from None
             raise
-        if "error" in reply:
-            err = reply["error"] if isinstance(reply["error"], dict) else {}
-            where = f" ({err.get('where')})" if err.get("where") else ""
-            kind = str(err.get("type", "Exception"))
-            message = str(err.get("message", ""))[:1000]
+        err = protocol.failure(reply)
+        if err is not None:
+            where = f" ({err.where})" if err.where else ""
+            kind, message = err.kind, err.message
             text = message if kind in ("Missing", "ForbiddenOp") else f"{kind}: {message}{where}"
             if kind == "NotImplementedError":
                 text = f"not implemented yet{where}"
             elif kind not in ("Missing", "ForbiddenOp"):
-                trace = [str(t)[:300] for t in err.get("trace") or [] if isinstance(t, str)][-explain.MAX_FRAMES:]
+                trace = err.trace[-explain.MAX_FRAMES:]
                 if trace:  # the student's own frames, as their process reported them
                     text += "\ntraceback (your code, innermost last):\n" + "\n".join(f"  {t}" for t in trace)
                 given = explain.inputs(message_sent)
                 if given:  # described here, from what the judge sent
                     text += "\n" + given
             # decided here: a CUDA out-of-memory is the student's "memory"; no other claim passes
-            raise StudentError(kind, text, outcome=gpu.student_outcome(str(err.get("outcome", "error")), kind, message))
+            raise StudentError(kind, text, outcome=gpu.student_outcome(err.outcome, kind, message))
         return reply["ok"]
 
     # --- trained models (leedl_grader.authoring.trained) ----------------------------------------------

@@ -27,7 +27,7 @@ from ..authoring.checks import CheckFailed, Partial, StudentError
 from ..course.chapters import Chapter
 from ..forbid import scan as forbid
 from ..model import Check, CheckResult, Outcome, SubmissionResult
-from ..sandbox import cgroup, gpu, spawned, uid_mode
+from ..sandbox import cgroup, gpu, protocol, spawned, uid_mode
 from ..sandbox.modes import PROCESS, STRICT, UID, Limits, enforced, uid_for
 from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
 from . import printed
@@ -323,11 +323,11 @@ class Judge:
             message = timeout_message(lost, limit, limit, "importing it") if lost.outcome == "timeout" else lost.message
             return (Outcome(lost.outcome), f"{file} could not be imported: {message}",
                     self._printed.take([w.log]) if w is not None else "")
-        if "error" in reply:
-            err = reply["error"] if isinstance(reply["error"], dict) else {}
-            if err.get("outcome") == Outcome.FORBIDDEN.value:
-                return Outcome.FORBIDDEN, f"{file}: {str(err.get('message'))[:1000]}", ""
-            return (Outcome.ERROR, f"{file} could not be imported: {err.get('type')}: {str(err.get('message'))[:1000]}",
+        err = protocol.failure(reply)
+        if err is not None:
+            if err.outcome == Outcome.FORBIDDEN.value:
+                return Outcome.FORBIDDEN, f"{file}: {err.message}", ""
+            return (Outcome.ERROR, f"{file} could not be imported: {err.kind}: {err.message}",
                     self._printed.take([w.log]))
         return None  # what the import printed goes with the first check of the file
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import codec
 from ..judge import explain
+from . import protocol
 from .cgroup import Group
 from .modes import STRICT, Limits
 from .protocol import ChannelClosed, Deadline, recv_frame, send_frame
@@ -214,7 +215,7 @@ class Worker:
             raise WorkerLost("crashed", f"the student's process sent a reply that cannot be graded ({exc})") from None
         except (ChannelClosed, BrokenPipeError, ConnectionResetError) as exc:
             raise self._death(str(exc)) from None
-        if not isinstance(reply, dict) or not ({"ok"} == set(reply) or {"error"} == set(reply)):
+        if not protocol.is_reply(reply):
             self.kill()
             raise WorkerLost("crashed", "the student's process sent something that is not a reply")
         return reply

@@ -3,7 +3,7 @@
 This module runs inside the sandboxed student process. Nothing it returns is trusted: the
 judge decodes replies with :mod:`leedl_grader.codec` and compares them with values it computed
 itself. A request is ``{"driver", "target", "spec"}``; the reply is ``{"ok": data}`` or
-``{"error": {"type", "message", "outcome", "where"}}``.
+an error built by :func:`leedl_grader.sandbox.protocol.error`.
 
 In a file with ``forbidden_ops`` (chapter.toml), the import, the call and the encoding of the
 reply (a tensor subclass could compute lazily) all run under a
@@ -25,6 +25,7 @@ import traceback
 from .. import codec
 from ..drivers import DRIVERS, OpTracer
 from ..judge import explain
+from . import protocol
 from .protocol import ChannelClosed, recv_frame, send_frame
 
 
@@ -67,10 +68,11 @@ class Submission:
 
 
 def _error(exc: BaseException, package_dir: str) -> dict:
+    """The error reply for an exception the student's code raised (or that resolving it raised)."""
     where = _where(exc, package_dir)
     kind = type(exc).__name__
     if isinstance(exc, _Missing):
-        return {"type": "Missing", "message": str(exc), "outcome": "missing", "where": ""}
+        return protocol.error("Missing", str(exc), "missing")
     if isinstance(exc, NotImplementedError):
         outcome = "missing"
     elif isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc):
@@ -87,8 +89,7 @@ def _error(exc: BaseException, package_dir: str) -> dict:
         trace = explain.own_frames(traceback.extract_tb(exc.__traceback__), package_dir)
     except Exception:  # noqa: BLE001 - a frame whose source cannot be read
         trace = []
-    return {"type": kind, "message": message[:2000], "outcome": outcome, "where": where,
-            "trace": [t[:300] for t in trace]}
+    return protocol.error(kind, message, outcome, where, trace)
 
 
 def handle(sub: Submission, request) -> dict:
@@ -100,17 +101,14 @@ def handle(sub: Submission, request) -> dict:
         result = fn(target, **(request.get("spec") or {}))
         return {"ok": result}
     except BaseException as exc:  # noqa: B036 - the student may raise anything, SystemExit included
-        return {"error": _error(exc, sub.package_dir)}
+        return _error(exc, sub.package_dir)
 
 
 def _encode(reply: dict) -> bytes:
     try:
         return codec.encode(reply)
     except BaseException as exc:  # noqa: B036
-        return codec.encode(
-            {"error": {"type": "WireError", "outcome": "error", "where": "",
-                       "message": f"returned a value that cannot be graded: {exc}"}}
-        )
+        return codec.encode(protocol.error("WireError", f"returned a value that cannot be graded: {exc}"))
 
 
 def reply(sub: Submission, request) -> bytes:
@@ -124,14 +122,13 @@ def reply(sub: Submission, request) -> bytes:
         with tracer:
             payload = _encode(handle(sub, request))
     except BaseException as exc:  # noqa: B036 - the student's code left the mode stack broken
-        payload = _encode({"error": _error(exc, sub.package_dir)})
+        payload = _encode(_error(exc, sub.package_dir))
     if tracer.hits:
         op, where = tracer.hits[0]
         at = f" at {where}" if where else ""
-        payload = _encode({"error": {
-            "type": "ForbiddenOp", "outcome": "forbidden", "where": where,
-            "message": f"forbidden: the code ran {op}{at}, which this file's exercises must not use",
-        }})
+        payload = _encode(protocol.error(
+            "ForbiddenOp", f"forbidden: the code ran {op}{at}, which this file's exercises must not use",
+            "forbidden", where))
     return payload
 
 
