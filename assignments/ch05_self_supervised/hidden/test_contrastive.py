@@ -5,6 +5,7 @@ import torch
 
 from leedl_grader.authoring.checks import check, expect
 from leedl_grader.authoring.compare import assert_close, assert_equal
+from leedl_grader.authoring.helpers import randint
 
 from ._digits import digits_split, recogniser
 
@@ -14,11 +15,6 @@ F64, F32 = torch.float64, torch.float32
 TOL64 = dict(rtol=1e-12, atol=1e-12)
 # float32 (eps 1.2e-7) through normalisation, a matrix product, /τ and log-sum-exp.
 TOL32 = dict(rtol=1e-5, atol=1e-5)
-
-
-def randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
 
 
 def nt_xent(z1, z2, temperature=0.5):

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from leedl_grader.authoring.checks import check, expect
 from leedl_grader.authoring.compare import assert_close, assert_equal
+from leedl_grader.authoring.helpers import randint
 
 from ._stats import bernstein_tolerance
 
@@ -15,11 +16,6 @@ FALSE_FAILURE = 1e-6  # per statistical check, split evenly between its comparis
 TOL64 = dict(rtol=1e-12, atol=1e-12)
 # float32 (eps 1.2e-7) through log-sum-exp and a mean over a few hundred terms.
 TOL32 = dict(rtol=1e-5, atol=1e-5)
-
-
-def randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
 
 
 def _batch(g, n, length, vocab, mask_id, device):

@@ -10,6 +10,7 @@ import torch
 
 from leedl_grader.authoring.checks import check, expect
 from leedl_grader.authoring.compare import assert_close, assert_equal
+from leedl_grader.authoring.helpers import randint, uniform
 
 F64, F32 = torch.float64, torch.float32
 
@@ -20,15 +21,6 @@ TOL32 = dict(rtol=1e-6, atol=1e-7)
 # A DANN forward pass against its own parts: the very same float32 operations in the same order,
 # so they agree to rounding; 1e-5 also admits a student who reorders a sum inside a layer.
 TOL_MODEL = dict(rtol=1e-5, atol=1e-6)
-
-
-def uniform(g, lo, hi):
-    return lo + (hi - lo) * float(torch.rand((), generator=g, dtype=F64))
-
-
-def randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
 
 
 # ------------------------------------------------------------------------------------- freeze

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-F64, F32 = torch.float64, torch.float32
+from leedl_grader.authoring.helpers import F32, F64, randint, randn, uniform  # noqa: F401 - every chapter's
 
 # float64: returns and advantages are recursions of at most ~12 multiply-adds of O(1) numbers;
 # the rounding error stays below 12 · 10 · 1.1e-16 ≈ 1e-14, so 1e-12 admits every correct order
@@ -12,19 +12,6 @@ F64, F32 = torch.float64, torch.float32
 TOL64 = dict(rtol=1e-12, atol=1e-12)
 # float32 (eps 1.2e-7): the same bound, ~2e-5 on values of magnitude up to ~10.
 TOL32 = dict(rtol=1e-5, atol=2e-5)
-
-
-def randint(g, lo, hi):
-    """An int in [lo, hi]."""
-    return int(torch.randint(lo, hi + 1, (), generator=g))
-
-
-def uniform(g, lo, hi):
-    return lo + (hi - lo) * float(torch.rand((), generator=g, dtype=F64))
-
-
-def randn(g, *shape, dtype=F64, device="cpu", scale=1.0):
-    return (scale * torch.randn(*shape, generator=g, dtype=F64)).to(dtype=dtype, device=device)
 
 
 def episode_dones(g, length, *, end_done, device="cpu"):

@@ -6,19 +6,13 @@ The student's function trains in a sandbox of its own (gymnasium steps there). O
 drawn from the run's seed, so no student code runs while the return is measured.
 """
 
-import importlib.util
-from pathlib import Path
-
 import torch
 
 from leedl_grader.authoring.checks import Partial, check, expect
 from leedl_grader.authoring.trained import rebuild_sequential
 
-_SHARED = Path(__file__).parent.parent / "public" / "_episodes.py"  # one episode runner for both suites
-_spec = importlib.util.spec_from_file_location("_leedl_ch07_episodes", _SHARED)
-_episodes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_episodes)
-greedy_returns, training_curve = _episodes.greedy_returns, _episodes.training_curve
+from ..public import _episodes  # one episode runner for both suites
+from ..public._episodes import greedy_returns, training_curve
 
 FULL, ZERO = 475.0, 100.0  # mean return for full points / for none; linear in between
 TIME_LIMIT = 60.0  # CPU seconds on one thread; the reference takes 1.5–3.5
