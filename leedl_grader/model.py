@@ -35,7 +35,6 @@ class Exercise:
     """One graded unit of a chapter, named ``FILE.NAME`` as in CURRICULUM.md."""
 
     name: str
-    title: str = ""
     forbidden: tuple[str, ...] = ()
 
     @property
@@ -59,7 +58,6 @@ class Check:
     timeout: float = 20.0  # wall seconds for everything the check asks of the student's process
     cpu_limit: float | None = None  # CPU seconds of the student's process; default = timeout
     kind: str = "correctness"  # "correctness" | "speed" | "training" | "side" (scores only with the work)
-    description: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from leedl_grader.authoring.checks import CheckFailed
-from leedl_grader.authoring.compare import assert_close, first_differing_step, tensor_diff
+from leedl_grader.authoring.compare import assert_close, tensor_diff
 
 
 def test_close_tensors_pass_and_far_ones_report_worst_index():
@@ -47,8 +47,3 @@ def test_numbers_strings_and_types():
     with pytest.raises(CheckFailed, match="expected a number"):
         assert_close(None, 1.0, rtol=0, atol=0)
 
-
-def test_first_differing_step():
-    assert first_differing_step([1.0, 2.0, 3.0], [1.0, 2.0, 3.5], rtol=0, atol=1e-9) == 2
-    assert first_differing_step([1.0], [1.0], rtol=0, atol=0) is None
-    assert first_differing_step([1.0], [1.0, 2.0], rtol=0, atol=0) == 1

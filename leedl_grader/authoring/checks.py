@@ -60,7 +60,6 @@ def check(
     """Declare a check of ``exercise`` (``FILE.NAME`` from CURRICULUM.md)."""
 
     def wrap(fn: Callable) -> Check:
-        doc = (fn.__doc__ or "").strip().splitlines()
         return Check(
             name=fn.__name__,
             exercise=exercise,
@@ -69,7 +68,6 @@ def check(
             timeout=float(timeout),
             cpu_limit=cpu_limit,
             kind=kind,
-            description=doc[0] if doc else "",
         )
 
     return wrap

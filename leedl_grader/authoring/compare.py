@@ -130,16 +130,6 @@ def assert_equal(got, want, *, what: str = "") -> None:
     assert_close(got, want, rtol=0.0, atol=0.0, what=what)
 
 
-def first_differing_step(got: list, want: list, *, rtol: float, atol: float) -> int | None:
-    """For schedules and trajectories: the first index whose values differ."""
-    for i, (g, w) in enumerate(zip(got, want)):
-        if first_difference(g, w, rtol=rtol, atol=atol):
-            return i
-    if len(got) != len(want):
-        return min(len(got), len(want))
-    return None
-
-
 def _type(x) -> str:
     return "None" if x is None else type(x).__name__
 

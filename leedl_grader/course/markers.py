@@ -73,10 +73,6 @@ def clear_solutions(source: str, module: str = "", filename: str = "<source>") -
     return _squeeze_blank_lines("".join(out))
 
 
-def has_markers(source: str) -> bool:
-    return any(_MARKER.match(line) for line in source.splitlines())
-
-
 def _squeeze_blank_lines(text: str) -> str:
     # Removing a module-level region can leave 3+ blank lines; keep at most two (PEP 8).
     return re.sub(r"\n{4,}", "\n\n\n", text)

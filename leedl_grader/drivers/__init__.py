@@ -11,7 +11,6 @@ Drivers are registered with :func:`driver` and addressed by name from ``ctx.run(
 from __future__ import annotations
 
 import sys
-import time
 from typing import Callable
 
 import torch
@@ -191,13 +190,6 @@ def run_local(name: str, target, **spec):
     if name not in DRIVERS:
         load_all()
     return DRIVERS[name](target, **spec)
-
-
-def wall(fn: Callable, *args, **kwargs) -> float:
-    t0 = time.perf_counter()
-    fn(*args, **kwargs)
-    synchronize()
-    return time.perf_counter() - t0
 
 
 def op_names(func) -> tuple[str, ...]:
