@@ -120,6 +120,7 @@ def check(chapter_name: str, path: Path | None = None, *, hidden: bool = False, 
     except CourseError as exc:
         raise LeedlError(str(exc)) from None
     sub = Submission(target.name if target.name != ch.name else "self-check", target, only=only)
+    batch.prefork(suite, options)  # before the seed is drawn and anything of the course is loaded
     seed = batch.new_seed() if seed is None else seed
     (result,) = batch.grade_many(suite, [sub], None, options, seed=seed, jobs=1, force=True)
     if json_out is not None:

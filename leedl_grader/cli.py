@@ -80,9 +80,11 @@ def check(chapter, path, hidden, seed, json_out, failed_only, select, plots, dev
     from . import api, report
 
     console = _console()
-    with console.status("checking…"):
-        result = api.check(chapter, path, hidden=hidden, seed=seed, device=device, course=course, json_out=json_out,
-                           plots=plots, select=tuple(select))
+    # A line on stderr, not a spinner: a spinner's thread would keep the judge from forking its
+    # zygote (torch imported once for both).
+    Console(stderr=True, highlight=False).print(Text(f"checking {chapter}…", "dim"))
+    result = api.check(chapter, path, hidden=hidden, seed=seed, device=device, course=course, json_out=json_out,
+                       plots=plots, select=tuple(select))
     report.render_submission(result, console, failed_only=failed_only,
                              selected=f"-k {' '.join(select)}" if select else "")
     if plots is not None:

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import multiprocessing.util
 import secrets
+import sys
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -80,8 +81,33 @@ def blank_result(chapter, checks, student: str, seed: int, options: JudgeOptions
 _JUDGE: Judge | None = None
 
 
+def _import_in_background(name: str) -> None:
+    """Import ``name`` on a thread while the judge waits on its sandboxes. torch.optim's built-in
+    optimizers import torch's compiler stack (torch._dynamo, seconds of imports) on their first
+    step: a check that steps one as its yardstick would otherwise pay for it on the clock."""
+    import importlib
+    import threading
+
+    if name not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=(name,), daemon=True,
+                         name=f"import {name}").start()
+
+
+def prefork(suite: Suite, options: JudgeOptions) -> None:
+    """Make this process the zygote of the judge about to load ``suite`` (torch imported once for
+    both), before a check or the reference is loaded; ``leedl check`` only. A class's grade keeps
+    fresh interpreters: a fork carries the caller's frames (the batch's seed among them)."""
+    from ..sandbox import processes, spawned
+    from ..sandbox.modes import PROCESS
+
+    if not (options.mode == PROCESS and spawned.wanted()):
+        processes.prefork(Path(suite.chapter_root) if suite.chapter_root
+                          else Path(suite.course) / "assignments" / suite.chapter)
+
+
 def _init_judge(suite: Suite, options: JudgeOptions) -> None:
     global _JUDGE
+    _import_in_background("torch._dynamo")
     chapter, checks, reference, data = suite.load()
     _JUDGE = Judge(chapter, checks, options, reference=reference, data=data, stubs=suite.stubs(chapter))
     _JUDGE.start()

@@ -27,7 +27,7 @@ from ..authoring.checks import CheckFailed, Partial, StudentError
 from ..course.chapters import Chapter
 from ..forbid import scan as forbid
 from ..model import Check, CheckResult, Outcome, SubmissionResult
-from ..sandbox import cgroup, gpu, protocol, spawned, uid_mode
+from ..sandbox import cgroup, gpu, processes, protocol, spawned, uid_mode
 from ..sandbox.modes import PROCESS, STRICT, UID, Limits, enforced, uid_for
 from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
 from . import printed
@@ -80,7 +80,8 @@ class Judge:
         self.data = data or {}
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)
-        self.zygote = ZygoteProcess(self.workdir, getattr(chapter, "root", None))
+        self.zygote = (processes.take_preforked(getattr(chapter, "root", None))
+                       or ZygoteProcess(self.workdir, getattr(chapter, "root", None)))
         self._spawned_workers = options.mode == PROCESS and spawned.wanted()
         self._workers: dict[str, Worker] = {}  # one process per file (and what it imports)
         self._extra: list[Worker] = []  # sandboxes of their own: training, rebuilt models
