@@ -124,3 +124,18 @@ def test_the_plots_hint_keeps_its_brackets(tmp_path):
     buf = io.StringIO()
     report.render_plots(tmp_path / "none", Console(file=buf, width=80))
     assert 'pip install "leedl[plots]"' in " ".join(buf.getvalue().split())
+
+
+def test_html_feedback_shows_public_prints_only(tmp_path):
+    from leedl_grader.exports import html
+    from leedl_grader.model import SubmissionResult
+
+    def cr(name, visibility):
+        return CheckResult(name=name, exercise="ops.double", outcome=Outcome.FAILED, score=0, max_score=1,
+                           message="wrong", visibility=visibility, output=f"<b>{visibility} print</b>\n")
+
+    r = SubmissionResult(student="ann", assignment="ch99_demo", seed=1, sandbox="strict", leedl_version="0",
+                         results=(cr("a", "visible"), cr("b", "hidden")))
+    html.write([r], tmp_path / "html")
+    page = " ".join(p.read_text() for p in (tmp_path / "html").rglob("*.html"))
+    assert "&lt;b&gt;visible print&lt;/b&gt;" in page and "hidden print" not in page

@@ -14,6 +14,7 @@ import base64
 from html import escape
 from pathlib import Path
 
+from ..judge.printed import PRINTED
 from ..judge.results import atomic_write
 from ..model import Outcome, SubmissionResult
 from .text import file_stem
@@ -72,6 +73,8 @@ def page(result: SubmissionResult, plots: list[tuple[str, bytes]] = ()) -> str:
         for r in (r for r in result.results if r.exercise == ex.name):
             hidden = "" if r.visibility == "visible" else " <small>(hidden)</small>"
             detail = f"<pre>{e(r.message)}</pre>" if r.message else ""
+            if r.output and r.visibility == "visible":  # a hidden check's prints may echo hidden inputs
+                detail += f'<div class="printed">{e(PRINTED)}</div><pre>{e(r.output)}</pre>'
             if r.ratio is not None:
                 detail += f'<div class="speed">speed: {r.ratio:.2f}× the yardstick\'s time</div>'
             parts.append(f'<tr class="check" data-outcome="{r.outcome.value}"><td>{e(r.name)}{hidden}</td>'
