@@ -96,6 +96,11 @@ class ZygoteProcess:
                 sys.argv = ["zygote", str(theirs.fileno()), "",
                             *([str(Path(self.chapter_root).resolve())] if self.chapter_root else [])]
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                # The standard streams as a fresh interpreter has them (the caller's may be replaced
+                # objects, a test runner's capture): a student's print must reach fd 1, its log.
+                sys.stdin = open(0, closefd=False)  # noqa: SIM115
+                sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
                 from . import zygote
 
                 zygote.main(theirs.fileno())
