@@ -286,13 +286,17 @@ class Worker:
     def cpu(self) -> float:
         """CPU seconds so far: of every process of the submission where a cgroup counts them, else
         of the sandbox's first process and the children it reaped."""
-        if self.group is not None:
+        if self.group is not None and self.group.counts_cpu:
             return self.group.cpu_seconds()
         return _cpu_seconds(self.pid)
 
     def cpu_precise(self) -> float:
-        """CPU seconds of every thread of the process, to the nanosecond where the kernel keeps
-        scheduler statistics (``/proc/PID/task/*/schedstat``); else :meth:`cpu` (10 ms ticks)."""
+        """CPU seconds for timing: of every process of the submission where a cgroup counts them
+        (nanoseconds in v1, microseconds in v2), so that work handed to a child process is counted
+        as it happens; else of every thread of the process, to the nanosecond where the kernel keeps
+        scheduler statistics (``/proc/PID/task/*/schedstat``), else :meth:`cpu` (10 ms ticks)."""
+        if self.group is not None and self.group.counts_cpu:
+            return self.group.cpu_seconds()
         total = 0
         try:
             for task in os.listdir(f"/proc/{self.pid}/task"):

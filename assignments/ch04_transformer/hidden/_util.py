@@ -27,6 +27,7 @@ def speed_ratio(ctx, band, target, args, yardstick, attempts=3, **kw):
     slower, never faster), so the best measurement is the fair one; slow code stays slow in all.
     (Each round stages fresh inputs for ≥ 20 ms of the yardstick's work: longer rounds would move
     hundreds of megabytes per round across the boundary.)"""
+    kw.setdefault("clock", "cpu")  # CPU time: other processes on a busy machine do not inflate it
     best = None
     for _ in range(attempts):
         r = ctx.time_ratio(target, args, yardstick, **kw)

@@ -59,6 +59,11 @@ class Group:
         return "memory" in self.dirs or "unified" in self.dirs
 
     @property
+    def counts_cpu(self) -> bool:
+        """Whether :meth:`cpu_seconds` counts anything (v1 needs the ``cpuacct`` hierarchy)."""
+        return "cpuacct" in self.dirs or "unified" in self.dirs
+
+    @property
     def procs_files(self) -> list[str]:
         """What a process writes ``0`` into to join the group (see :func:`join`)."""
         return sorted({str(d / "cgroup.procs") for d in self.dirs.values()})
