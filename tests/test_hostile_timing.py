@@ -6,13 +6,13 @@ import json
 from click.testing import CliRunner
 from conftest import GOOD_OPS, write_submission
 
-from leedl_grader import cgroup
 from leedl_grader.cli import main
+from leedl_grader.sandbox import cgroup
 
 SPEED_CHECK = '''
 import torch
 
-from leedl_grader.checks import Partial, check
+from leedl_grader.authoring.checks import Partial, check
 
 
 def yardstick(x):  # 2·x exactly (x @ I is exact in float32), about a millisecond of work
