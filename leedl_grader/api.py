@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -14,7 +16,8 @@ from typing import Callable
 from .course import chapters as courses
 from .course.chapters import Chapter, CourseError
 from .exports import EXPORT_FORMATS
-from .judge.submissions import Submission, SubmissionError, discover
+from .judge import stopping
+from .judge.submissions import Submission, SubmissionError, discover, not_a_class
 from .model import SubmissionResult
 from .sandbox import modes as sandbox
 
@@ -23,6 +26,14 @@ from .sandbox import modes as sandbox
 
 class LeedlError(Exception):
     """A user error, shown as one clear line."""
+
+
+class Stopped(LeedlError):
+    """A grade run stopped by SIGINT/SIGTERM, cleanly: what finished is written, a rerun resumes."""
+
+    def __init__(self, graded: int, total: int, exit_code: int):
+        super().__init__(f"{graded} of {total} graded — rerun to resume")
+        self.graded, self.total, self.exit_code = graded, total, exit_code
 
 
 def sandbox_mode(*, require_strict: bool = False, insecure: bool = False) -> str:
@@ -39,6 +50,23 @@ def sandbox_mode(*, require_strict: bool = False, insecure: bool = False) -> str
             "hostile submission forge grades. Run as root on Linux, or pass --insecure to accept the risk."
         )
     return sandbox.PROCESS
+
+
+def writable_folder(path: Path, what: str) -> Path:
+    """``path`` made (with its parents) and proved writable by writing a file there; else a
+    LeedlError that says why (under a file, read-only, no permission, a kernel file system)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".leedl-probe-"):
+            pass
+    except OSError as exc:
+        parent = next((p for p in [path, *path.parents] if p.exists()), None)
+        why = exc.strerror or str(exc)
+        if parent is not None and not parent.is_dir():
+            why = f"{parent} is a file"
+        raise LeedlError(f"{what} {path}: cannot write there ({why})") from None
+    return path
 
 
 def course_root(course: Path | None = None) -> Path:
@@ -144,12 +172,50 @@ class BatchOutcome:
 def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, device: str = "cpu",
           seed: int | None = None, force: bool = False, insecure: bool = False, course: Path | None = None,
           plots: Path | None = None, scheduler: str | None = None, task_timeout: float | None = None,
+          only: tuple[str, ...] = (), select: tuple[str, ...] = (), group: str | None = None,
           on_start: Callable[[int], None] | None = None,
           on_result: Callable[[SubmissionResult, bool], None] | None = None,
           on_note: Callable[[str], None] | None = None) -> BatchOutcome:
     """Grade a class. ``scheduler``: a Dask scheduler's address, or "local" for a local Dask
-    cluster of ``jobs`` workers (see :mod:`leedl_grader.judge.cluster`); default: a local pool."""
-    from .judge import batch
+    cluster of ``jobs`` workers (see :mod:`leedl_grader.judge.cluster`); default: a local pool.
+
+    ``only``: regrade just these students (their names or entries), whatever their state; the
+    others keep their results. ``select``: ``-k`` patterns: regrade just the exercises they
+    select, the other exercises keep their results. ``group``: a group that may read the results
+    (they go to ``$SUDO_UID`` anyway when run under sudo).
+
+    SIGINT or SIGTERM (once or more) stops the run cleanly (:mod:`judge.stopping`): every judge,
+    zygote, sandbox and cgroup is gone, what finished stays written, and :class:`Stopped` is raised."""
+    counted = {"total": 0, "graded": 0}
+    with stopping.handled() as stop:
+        try:
+            return _grade(chapter_name, Path(submissions), Path(out), jobs=jobs, device=device, seed=seed,
+                          force=force, insecure=insecure, course=course, plots=plots, scheduler=scheduler,
+                          task_timeout=task_timeout, only=tuple(only), select=tuple(select), group=group,
+                          on_start=on_start, on_result=on_result, on_note=on_note, counted=counted)
+        except KeyboardInterrupt:
+            pass
+    raise Stopped(counted["graded"], counted["total"], stop.exit_code)
+
+
+def _chosen(subs: list[Submission], names: tuple[str, ...]) -> list[Submission]:
+    """The submissions ``--only`` names (a student's name, or the entry as handed in: ``bob.zip``)."""
+    chosen = []
+    for name in names:
+        hit = [s for s in subs if name in (s.student, s.path.name, s.path.stem)]
+        if not hit:
+            known = [s.student for s in subs]
+            near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise LeedlError(f"--only {name}: no such student in the class{hint} "
+                             f"({len(known)} students: {', '.join(known[:8])}{', …' if len(known) > 8 else ''})")
+        chosen += [s for s in hit if s not in chosen]
+    return chosen
+
+
+def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, seed, force, insecure, course, plots,
+           scheduler, task_timeout, only, select, group, on_start, on_result, on_note, counted) -> BatchOutcome:
+    from .judge import batch, results
     from .judge import cluster as distributed
     from .judge.runner import JudgeOptions
 
@@ -164,19 +230,31 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
         raise LeedlError("--plots needs the pictures' folder on the workers' machines: use it without "
                          "--scheduler, or with --scheduler local")
     try:
-        subs = discover(Path(submissions))
+        owner = results.Owner.for_run(group)
+        exercises = courses.select_exercises(ch, select) if select else ()
+    except (ValueError, CourseError) as exc:
+        raise LeedlError(str(exc)) from None
+    try:
+        subs = discover(submissions)
     except SubmissionError as exc:
         raise LeedlError(str(exc)) from None
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    why = not_a_class(submissions, ch.name, ch.files, subs)
+    if why is not None:
+        raise LeedlError(why)
+    todo = _chosen(subs, only) if only else subs
+    out = writable_folder(out, "--out")
+    if plots is not None:
+        plots = writable_folder(Path(plots), "--plots")
     seed = batch.batch_seed(out, seed)
+    counted["total"] = len(todo)
     if on_start:
-        on_start(len(subs))
+        on_start(len(todo))
     suite = batch.Suite(course=str(root), chapter=ch.name, kinds=("public", "hidden"))
     skipped = [0]
 
     def note(r, was_skipped):
         skipped[0] += was_skipped
+        counted["graded"] += 1
         if on_result:
             on_result(r, was_skipped)
 
@@ -195,13 +273,18 @@ def grade(chapter_name: str, submissions: Path, out: Path, *, jobs: int = 1, dev
                                 task_timeout=task_timeout, on_note=on_note) if scheduler else contextlib.nullcontext
     try:
         with connect() as backend:
-            graded = batch.grade_many(suite, subs, out, options, seed=seed, jobs=jobs, force=force, on_result=note,
-                                      backend=backend)
+            graded = batch.grade_many(suite, todo, out, options, seed=seed, jobs=jobs, force=force or bool(only),
+                                      on_result=note, backend=backend, exercises=exercises, owner=owner)
     except distributed.DistributedError as exc:
         raise LeedlError(str(exc)) from None
-    names = {s.student for s in subs}
+    names = {s.student for s in todo}
     graded = [r for r in graded if r.student in names]
-    book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded)
+    # --only: the rest of the class keeps the results it has (the gradebook lists everyone graded)
+    others = [results.read_result(out / f"{s.student}.json") for s in subs if s.student not in names]
+    book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded + [r for r in others if r is not None])
+    owner.apply(out, book, batch.class_record(out).parent, batch.class_record(out))
+    if plots is not None:
+        owner.apply_tree(plots)
     from .sandbox import cgroup
 
     backend, why = cgroup.backend()

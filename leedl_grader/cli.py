@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import signal
 import sys
 from pathlib import Path
 
@@ -28,10 +27,13 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrap(*args, **kwargs):
-        from .api import CourseError, LeedlError
+        from .api import CourseError, LeedlError, Stopped
 
         try:
             return fn(*args, **kwargs)
+        except Stopped as exc:  # SIGINT/SIGTERM: one line, the shell's exit code (130, 143)
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
         except (LeedlError, CourseError) as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -92,10 +94,6 @@ def check(chapter, path, hidden, seed, json_out, failed_only, select, plots, dev
     sys.exit(0 if result.passed else 1)
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt
-
-
 @main.command()
 @click.argument("chapter")
 @click.argument("submissions", type=click.Path(exists=True, path_type=Path))
@@ -104,6 +102,13 @@ def _terminated(signum, frame):
 @click.option("--seed", type=int, default=None,
               help="Seed for the checks' inputs (default: the folder's, else random).")
 @click.option("--force", is_flag=True, help="Regrade even unchanged submissions.")
+@click.option("--only", multiple=True, metavar="STUDENT",
+              help="Regrade only this student (repeatable); the others keep their results.")
+@click.option("-k", "select", multiple=True, metavar="PATTERN",
+              help="Regrade only the exercises PATTERN selects (a file, an exercise, a part of a name; "
+                   "repeatable); the other exercises keep their results.")
+@click.option("--group", default=None, metavar="GROUP",
+              help="A group that may read the results (under sudo they belong to you anyway).")
 @click.option("--insecure", is_flag=True, help="Allow grading without strict isolation.")
 @click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save the pictures checks offer as PLOTS/<student>/*.png (for leedl export html --plots).")
@@ -116,7 +121,8 @@ def _terminated(signum, frame):
 @device_option
 @course_option
 @user_errors
-def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, scheduler, task_timeout, device, course):
+def grade(chapter, submissions, out, jobs, seed, force, only, select, group, insecure, plots, scheduler, task_timeout,
+          device, course):
     """Grade every entry of SUBMISSIONS (folders or zips) into OUT."""
     from . import api, report
 
@@ -136,13 +142,12 @@ def grade(chapter, submissions, out, jobs, seed, force, insecure, plots, schedul
     def note(text):
         console.print(Text(text, "yellow"))
 
-    previous = signal.signal(signal.SIGTERM, _terminated)  # a clean stop: no sandbox or cgroup left behind
     try:
         outcome = api.grade(chapter, submissions, out, jobs=jobs, device=device, seed=seed, force=force,
                             insecure=insecure, course=course, plots=plots, scheduler=scheduler,
-                            task_timeout=task_timeout, on_start=started, on_result=finished, on_note=note)
+                            task_timeout=task_timeout, only=only, select=select, group=group,
+                            on_start=started, on_result=finished, on_note=note)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         progress.stop()
     report.render_batch(list(outcome.results), [e.name for e in outcome.chapter.exercises], console,
                         skipped=outcome.skipped)

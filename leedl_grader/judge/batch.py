@@ -17,7 +17,7 @@ import sys
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -26,7 +26,7 @@ from ..course import chapters as courses
 from ..course.build import stub_texts
 from ..model import CheckResult, Outcome, SubmissionResult
 from ..sandbox import cgroup
-from . import results
+from . import results, stopping
 from .budget import TimeLimits, derive
 from .runner import Judge, JudgeOptions
 from .submissions import Submission, SubmissionError, chapter_folder, content_hash, safe_extract, tree_hash
@@ -107,6 +107,8 @@ def prefork(suite: Suite, options: JudgeOptions) -> None:
 
 def _init_judge(suite: Suite, options: JudgeOptions) -> None:
     global _JUDGE
+    if multiprocessing.parent_process() is not None:
+        stopping.quiet_child()
     _import_in_background("torch._dynamo")
     chapter, checks, reference, data = suite.load()
     _JUDGE = Judge(chapter, checks, options, reference=reference, data=data, stubs=suite.stubs(chapter))
@@ -165,30 +167,41 @@ def submission_key(sub: Submission, chapter, fingerprint: str, seed: int, option
 def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: JudgeOptions, *, seed: int,
                jobs: int = 1, force: bool = False,
                on_result: Callable[[SubmissionResult, bool], None] | None = None,
-               backend: Backend | None = None) -> list[SubmissionResult]:
+               backend: Backend | None = None, exercises: tuple[str, ...] = (),
+               owner: results.Owner | None = None) -> list[SubmissionResult]:
     """Grade ``subs``; write ``out/<student>.json`` as each finishes. ``on_result(result, skipped)``.
 
-    ``backend``: grade elsewhere (a Dask cluster) instead of ``jobs`` local judges."""
+    ``backend``: grade elsewhere (a Dask cluster) instead of ``jobs`` local judges.
+    ``exercises``: regrade only these exercises (``leedl grade -k``): each student's other
+    exercises keep the results of ``out`` (a student with no result there, or one for another
+    seed, is graded in full). ``owner``: who gets the files written (:class:`results.Owner`)."""
     chapter = courses.load_chapter(Path(suite.chapter_root) if suite.chapter_root
                                    else Path(suite.course) / "assignments" / suite.chapter)
     fingerprint = suite.fingerprint()
     done: list[SubmissionResult] = []
     todo: list[tuple[Submission, str]] = []
+    earlier: dict[str, SubmissionResult] = {}
     for sub in subs:
         key = submission_key(sub, chapter, fingerprint, seed, options)
-        if out is not None and not force:
-            old = results.read_result(Path(out) / f"{sub.student}.json")
-            if old is not None and old.key == key:
-                done.append(old)
-                if on_result:
-                    on_result(old, True)
-                continue
+        old = results.read_result(Path(out) / f"{sub.student}.json") if out is not None else None
+        if old is not None and not force and not exercises and old.key == key:
+            done.append(old)
+            if on_result:
+                on_result(old, True)
+            continue
+        if exercises and old is not None and old.seed == seed:
+            earlier[sub.student] = old
+            sub = replace(sub, only=exercises)
         todo.append((sub, key))
 
     def finish(data: dict) -> None:
         r = results.from_record(data)
+        if r.student in earlier:
+            r = merged(earlier[r.student], r, exercises, chapter)
         if out is not None:
-            results.write_result(Path(out), r)
+            path = results.write_result(Path(out), r)
+            if owner is not None:
+                owner.apply(path)
         done.append(r)
         if on_result:
             on_result(r, False)
@@ -210,6 +223,18 @@ def grade_many(suite: Suite, subs: list[Submission], out: Path | None, options: 
     finally:
         cgroup.sweep()  # after a crash or a signal too: nothing of this batch is left
     return done
+
+
+def merged(old: SubmissionResult, new: SubmissionResult, exercises: tuple[str, ...], chapter) -> SubmissionResult:
+    """``old`` with the checks of ``exercises`` replaced by those of ``new`` (a ``-k`` regrade),
+    in the chapter's order; what the submission is and was graded with (key, notes) is ``new``'s."""
+    order = {e.name: i for i, e in enumerate(chapter.exercises)}
+    kept = [c for c in old.results if c.exercise not in exercises]
+    fresh = [c for c in new.results if c.exercise in exercises]
+    checks = sorted(kept + fresh, key=lambda c: order.get(c.exercise, len(order)))  # stable: check order kept
+    return replace(new, results=tuple(checks), execution_time=new.execution_time,
+                   notes=(*new.notes, f"regraded only {', '.join(exercises)}; the other exercises keep "
+                                      f"their earlier result"))
 
 
 def _run(suite: Suite, todo: list, options: JudgeOptions, seed: int, jobs: int, finish, fault) -> None:

@@ -141,7 +141,8 @@ def grade_task(payload: dict, job: dict) -> bytes:
             judge = _judge(suite, job["options"], job["fingerprint"])
             with tempfile.TemporaryDirectory(prefix="leedl-task-") as tmp:
                 src = unpack(payload, Path(tmp))
-                data = batch.grade_source(judge, src, job["student"], job["seed"], job["key"])
+                data = batch.grade_source(judge, src, job["student"], job["seed"], job["key"],
+                                          tuple(str(e) for e in job.get("only", ())))
         return _reply(result=data)
     except Exception as exc:  # the judge failed: the client writes this student as a grader fault
         return _reply(error=f"{type(exc).__name__}: {exc} (on worker {where})")

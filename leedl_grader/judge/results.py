@@ -13,7 +13,9 @@ import csv
 import io
 import json
 import os
+import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import codec
@@ -118,11 +120,18 @@ def to_json(result: SubmissionResult) -> dict:
     }
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # as any file the user writes (mkstemp's 0600 is for secrets)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -132,6 +141,51 @@ def atomic_write(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who gets the files a grade run writes. Grading runs as root (the strict sandbox needs it):
+    under ``sudo`` the files go to the user who ran sudo; with ``--group`` their group may read them."""
+
+    uid: int = -1  # -1: unchanged
+    gid: int = -1
+    group_read: bool = False
+
+    @classmethod
+    def for_run(cls, group: str | None = None) -> Owner:
+        """``$SUDO_UID``/``$SUDO_GID`` when running as root under sudo; ``group``: a name or gid
+        (ValueError when unknown)."""
+        uid = gid = -1
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            uid = int(os.environ.get("SUDO_UID", "-1") or -1)
+            gid = int(os.environ.get("SUDO_GID", "-1") or -1)
+        if group is not None:
+            import grp
+
+            try:
+                gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+            except KeyError:
+                raise ValueError(f"no group {group!r} on this machine") from None
+        return cls(uid, gid, group is not None)
+
+    def apply(self, *paths: Path) -> None:
+        for path in paths:
+            try:
+                if self.uid >= 0 or self.gid >= 0:
+                    os.chown(path, self.uid, self.gid, follow_symlinks=False)
+                if self.group_read:
+                    mode = os.stat(path).st_mode
+                    os.chmod(path, mode | stat.S_IRGRP | (stat.S_IXGRP if stat.S_ISDIR(mode) else 0))
+            except FileNotFoundError:
+                pass
+
+    def apply_tree(self, root: Path) -> None:
+        """``root`` and everything below it."""
+        if self.uid < 0 and self.gid < 0 and not self.group_read:
+            return
+        root = Path(root)
+        self.apply(root, *sorted(root.rglob("*")))
 
 
 def write_result(out: Path, result: SubmissionResult, name: str | None = None) -> Path:
@@ -150,14 +204,30 @@ def read_result(path: Path) -> SubmissionResult | None:
 
 
 def gradebook_csv(results: list[SubmissionResult], exercises: list[str]) -> str:
+    """One row per student. Scores are rounded to the points' own precision (:func:`decimals`):
+    what a gradebook can show; the exact scores stay in each student's JSON record."""
+    places = decimals([c.max_score for r in results for c in r.results])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", "total", "max", *exercises])
     for r in sorted(results, key=lambda r: r.student):
         per = {e.name: e.score for e in r.exercises()}
-        w.writerow([csv_cell(r.student), _num(r.score), _num(r.max_score), *[_num(per.get(e, 0.0)) for e in exercises]])
+        w.writerow([csv_cell(r.student), _num(r.score, places), _num(r.max_score, places),
+                    *[_num(per.get(e, 0.0), places) for e in exercises]])
     return buf.getvalue()
 
 
-def _num(x: float) -> str:
-    return f"{x:g}"
+def decimals(points: list[float], most: int = 3) -> int:
+    """Decimal places for scores out of ``points``: one more than the points themselves need
+    (points in halves: 2 places, so that a partial 44.9028 reads 44.9, a half 44.5), at most ``most``."""
+    need = 0
+    for p in points:
+        while need < most and abs(round(p, need) - p) > 1e-9:
+            need += 1
+    return min(need + 1, most)
+
+
+def _num(x: float, places: int = 3) -> str:
+    text = f"{x:.{places}f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text == "-0" else text

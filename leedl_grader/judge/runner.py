@@ -33,6 +33,7 @@ from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
 from . import printed
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .context import Context, timeout_message
+from .submissions import near_misses
 
 IMPORT_TIMEOUT = 20.0  # seconds to import one file of a submission
 
@@ -214,6 +215,11 @@ class Judge:
         ops = getattr(self.chapter, "forbidden_ops", None) or {}
         return {f[:-3]: tuple(v) for f, v in ops.items() if v and f.endswith(".py")}
 
+    def _kill_workers(self) -> None:
+        """SIGKILL every live worker now (each then reports its exit within milliseconds)."""
+        for w in [*self._workers.values(), *self._extra]:
+            w.kill()
+
     def _stop_workers(self) -> None:
         lost = None
         for w in [*self._workers.values(), *self._extra]:
@@ -240,9 +246,15 @@ class Judge:
             notes.append("uid sandbox without Landlock: the student's code could read world-readable files")
         self._spawn_args = {"src": str(src), "package": self.chapter.name, "forbidden_ops": self.forbidden_ops()}
         file_state = {f: None for f in present}
+        # A file handed in under a near-miss name (Conv.py, schedules (1).py) is named, never graded
+        # in its place: the one hint replaces a page of bare "missing".
+        meant = near_misses(src, [f for f in self.chapter.files if f not in present], present)
         for f in self.chapter.files:
             if f not in present:
-                file_state[f] = (Outcome.MISSING, f"{f} is missing from the submission")
+                hint = f" (found {meant[f]!r}: rename it to {f})" if f in meant else ""
+                file_state[f] = (Outcome.MISSING, f"{f} is missing from the submission{hint}")
+        notes += [f"{meant[f]!r} looks like {f}: rename it to {f} (files are graded by their exact names)"
+                  for f in meant]
         self._files = {}
         for f in present:
             # Decided here, from the bytes as Python compiles them: a file (or a sibling it imports)
@@ -284,6 +296,10 @@ class Judge:
                 if ordinary(check):
                     spent.add(check, r.duration, r.outcome is Outcome.TIMEOUT)
                 results.append(r)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # a stop (Ctrl-C, SIGTERM): kill at once, never ask politely
+                self._kill_workers()
+            raise
         finally:
             try:
                 self._stop_workers()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import stat
@@ -74,6 +75,50 @@ def discover(root: Path) -> list[Submission]:
         found.append(Submission(name, entry))
     order = {e: i for i, (_, e) in enumerate(entries)}
     return sorted(found, key=lambda s: order[s.path])
+
+
+def not_a_class(root: Path, chapter_name: str, files: tuple[str, ...], found: list[Submission]) -> str | None:
+    """Why ``root`` cannot be a class of ``chapter_name`` (None when it can): it holds no student
+    entry, or it is one student's folder (the chapter's files at its top, or only the chapter's
+    folder), which grading would take for a class of odd students with nothing handed in."""
+    root = Path(root)
+    own = sorted(f for f in files if (root / f).is_file())
+    if own:
+        return (f"{root} looks like one student's folder (it holds {', '.join(own)}): pass the folder that "
+                f"holds one folder or .zip per student, or check this one with "
+                f"`leedl check {chapter_name.split('_', 1)[0]} {root} --hidden`")
+    if len(found) == 1 and found[0].path.name in (chapter_name, chapter_name.split("_", 1)[0]):
+        return (f"{root} looks like one student's working copy (it holds only {found[0].path.name}/): pass "
+                f"the folder that holds one folder or .zip per student")
+    if not found:
+        return f"{root} holds no submissions: a class is a folder with one folder or .zip per student"
+    return None
+
+
+def near_misses(folder: Path, missing: list[str], present: list[str]) -> dict[str, str]:
+    """``{missing file: the .py file of ``folder`` that was probably meant}``: the same name but
+    for case, a copy's suffix (``schedules (1).py``, ``schedules-copy.py``) or a typo."""
+    folder = Path(folder)
+    try:
+        candidates = sorted(p.name for p in folder.iterdir()
+                            if p.suffix.lower() == ".py" and p.is_file() and p.name not in present)
+    except OSError:
+        return {}
+
+    def core(name: str) -> str:  # "Schedules (1).py" -> "schedules"
+        stem = name[:-3].lower()
+        stem = re.sub(r"\s*\(\d+\)$|[ _-]*(copy|kopie|副本)\d*$|[ _-]*\d+$", "", stem)
+        return stem.strip(" _-")
+
+    found: dict[str, str] = {}
+    for f in missing:
+        same = [c for c in candidates if core(c) == f[:-3].lower() and c not in found.values()]
+        if not same:
+            near = difflib.get_close_matches(f[:-3].lower(), [core(c) for c in candidates], n=1, cutoff=0.8)
+            same = [c for c in candidates if near and core(c) == near[0] and c not in found.values()]
+        if same:
+            found[f] = same[0]
+    return found
 
 
 def safe_extract(archive: Path, dest: Path) -> None:

@@ -166,7 +166,10 @@ def main(control_fd: int) -> None:
                 os._exit(71)
         chan.close()
         os.close(status_w)
-        socket.send_fds(control, [f"{pid}".encode()], [chan_judge.fileno(), status_r])
+        try:
+            socket.send_fds(control, [f"{pid}".encode()], [chan_judge.fileno(), status_r])
+        except OSError:  # the judge is gone (stopped, killed): so is the reason to exist
+            os._exit(0)
         chan_judge.close()
         os.close(status_r)
 

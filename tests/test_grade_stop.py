@@ -1,0 +1,61 @@
+"""`leedl grade` stopped by SIGINT/SIGTERM, once or twice, with one judge or a pool of two: within
+5 s nothing of the run is left (judges, zygotes, monitors, sandboxes, cgroups), what finished is
+kept, one line says how far it got, no traceback, exit 130/143. ``stop_harness.py`` runs the
+batch as a child subreaper's descendant, so that every process it started is counted."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURE_COURSE, GOOD_OPS, REPO, write_submission
+from sandbox_util import require_strict
+
+HANG = GOOD_OPS.replace("return x * 2", "while True:\n        pass")
+SEED = "7"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """A course, a class (two quick students, then four that hang) and the class record with
+    the time limits already measured (each run would otherwise grade the reference first)."""
+    require_strict()
+    root = tmp_path_factory.mktemp("stop")
+    course = root / "course"
+    shutil.copytree(FIXTURE_COURSE, course, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "LEEDL_COURSE": str(course), "PYTHONPATH": str(REPO)}
+    warm = root / "warm"
+    write_submission(warm, "w", GOOD_OPS)
+    subprocess.run([sys.executable, "-m", "leedl_grader.cli", "grade", "ch99", str(warm), "--out",
+                    str(root / "template"), "--seed", SEED], env=env, check=True, capture_output=True)
+    subs = root / "subs"
+    for name in ("a_ok", "b_ok"):
+        write_submission(subs, name, GOOD_OPS)
+    for name in ("c_hang", "d_hang", "e_hang", "f_hang"):
+        write_submission(subs, name, HANG)
+    return root, subs, env
+
+
+@pytest.mark.parametrize("jobs,signals", [(1, "INT"), (1, "TERM,TERM"), (2, "TERM"), (2, "INT,INT")])
+def test_a_stopped_run_leaves_nothing_and_keeps_what_finished(batch, jobs, signals):
+    root, subs, env = batch
+    out = root / f"out-{jobs}-{signals.replace(',', '-')}"
+    shutil.copytree(root / "template" / ".leedl", out / ".leedl")
+    cmd = [sys.executable, str(Path(__file__).parent / "stop_harness.py"), signals, "1", "--", "ch99", str(subs),
+           "--out", str(out), "--seed", SEED, "--jobs", str(jobs)]
+    rep = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
+    assert rep["ready"], rep
+    assert rep["left"] == [] and rep["groups"] == [], rep  # nothing alive, no cgroup, 5 s after the signal
+    assert rep["gone_s"] < 5.0, rep
+    assert rep["rc"] == (130 if signals.startswith("INT") else 143), rep
+    text = rep["stdout"] + rep["stderr"]
+    assert "Traceback" not in text and "Error" not in text, text
+    done = [n for n in rep["results_after"] if n != "grades.csv"]
+    lines = [ln for ln in text.splitlines() if "rerun to resume" in ln]
+    assert lines == [f"{len(done)} of 6 graded — rerun to resume"], text
+    assert set(rep["results_before"]) <= set(rep["results_after"])  # finished results are kept
+    for name in done:  # each whole: a rerun resumes from them
+        assert json.loads((out / name).read_text())["leedl"]["student"] == name[:-5]
