@@ -214,9 +214,9 @@ class DaskBackend:
         def submit(entry: list) -> None:
             sub = entry[0]
             name = f"leedl-{chapter.short}-{sub.student}-{options.device}-{uuid.uuid4().hex[:8]}"
-            f = client.submit(grade_task, entry[2], {**job, "student": sub.student, "key": entry[1], "only": list(sub.only)}, key=name,
-                              pure=False, resources=resources or None, workers=allowed(),
-                              allow_other_workers=False)
+            task = {**job, "student": sub.student, "key": entry[1], "only": list(sub.only)}
+            f = client.submit(grade_task, entry[2], task, key=name, pure=False, resources=resources or None,
+                              workers=allowed(), allow_other_workers=False)
             pending[f] = entry
             f.add_done_callback(done_q.put)
 
