@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import GOOD_OPS, write_submission
 
-from leedl_grader import results
 from leedl_grader.cli import main
+from leedl_grader.judge import results
 
 BAD_DOUBLE = GOOD_OPS.replace("return x * 2", "return x * 2 + 1e-3")
 
