@@ -42,8 +42,8 @@ def handled():
     """Within: the first SIGINT/SIGTERM raises :class:`Interrupted`, later ones are ignored.
 
     Outside the main thread (where Python cannot take signals) this does nothing. A
-    ``KeyboardInterrupt`` that Python raised itself (SIGINT before the handler was set) is
-    turned into :class:`Interrupted` too, and signals stay ignored until the block is left."""
+    ``KeyboardInterrupt`` that Python raised itself counts as a stop too. After a stop, SIGINT
+    and SIGTERM stay ignored when the block is left (the process is about to report and exit)."""
     stop = Stop()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -65,7 +65,9 @@ def handled():
         raise
     finally:
         for s, h in previous.items():
-            signal.signal(s, h)
+            # After a stop the caller is on its way out: a late signal must not kill it before it
+            # reports (and exits with the first signal's code).
+            signal.signal(s, h if stop.signum is None else signal.SIG_IGN)
 
 
 def quiet_child() -> None:
