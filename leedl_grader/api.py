@@ -20,6 +20,7 @@ from .judge import stopping
 from .judge.submissions import Submission, SubmissionError, discover, not_a_class
 from .model import SubmissionResult
 from .sandbox import modes as sandbox
+from .sandbox import policy
 
 # The grading machinery (batch, runner, results...) imports torch: each function below imports
 # what it uses when it runs, so that `leedl list` and `leedl --help` never pay for torch.
@@ -41,15 +42,15 @@ def sandbox_mode(*, require_strict: bool = False, insecure: bool = False) -> str
 
     ok, why = (False, "workers are spawned here (no fork)") if spawned.wanted() else sandbox.strict_available()
     if ok:
-        return sandbox.STRICT
+        return policy.STRICT
     if ok is False and sys.platform.startswith("linux") and os.geteuid() == 0 and not spawned.wanted():
-        return sandbox.UID  # root without namespaces: a dedicated uid per sandbox (leedl_grader.sandbox.uid_mode)
+        return policy.UID  # root without namespaces: a dedicated uid per sandbox (leedl_grader.sandbox.uid_mode)
     if require_strict and not insecure:
         raise LeedlError(
             f"strict isolation is not available here ({why}); grading a class without it lets a "
             "hostile submission forge grades. Run as root on Linux, or pass --insecure to accept the risk."
         )
-    return sandbox.PROCESS
+    return policy.PROCESS
 
 
 def writable_folder(path: Path, what: str) -> Path:
@@ -288,9 +289,9 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, see
     from .sandbox import cgroup
 
     backend, why = cgroup.backend()
-    limits = replace(sandbox.Limits(), **ch.limits)
+    limits = replace(policy.Limits(), **ch.limits)
     return BatchOutcome(ch, tuple(sorted(graded, key=lambda r: r.student)), skipped[0], seed, mode, book,
-                        sandbox.enforced(limits, mode, backend.version if backend else "", why), backend is not None)
+                        policy.enforced(limits, mode, backend.version if backend else "", why), backend is not None)
 
 
 # --- instructors --------------------------------------------------------------------------------

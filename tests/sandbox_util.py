@@ -6,6 +6,7 @@ import os
 import pytest
 
 from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox import policy
 
 
 def require_strict() -> None:
@@ -28,7 +29,7 @@ def sandbox_processes(uids=None) -> list[tuple[int, int]]:
                 uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
         except (OSError, StopIteration, ValueError):
             continue
-        if (uids is not None and uid in uids) or (uids is None and sandbox.UID_BASE <= uid < sandbox.UID_END):
+        if (uids is not None and uid in uids) or (uids is None and policy.UID_BASE <= uid < policy.UID_END):
             found.append((int(entry), uid))
     return found
 

@@ -14,7 +14,7 @@ from conftest import GOOD_OPS, write_submission
 from sandbox_util import require_strict
 
 from leedl_grader.sandbox import cgroup
-from leedl_grader.sandbox.modes import Limits
+from leedl_grader.sandbox.policy import Limits
 
 
 class FakeV2(cgroup.V2):

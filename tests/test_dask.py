@@ -25,11 +25,12 @@ from leedl_grader.judge import cluster_task as dask_task
 from leedl_grader.judge.runner import JudgeOptions
 from leedl_grader.judge.submissions import Submission, discover
 from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox import policy
 from leedl_grader.sandbox.gpu import gpu_lock_path
 
 distributed = pytest.importorskip("distributed")
 
-MODE = sandbox.STRICT if sandbox.strict_available()[0] else sandbox.PROCESS
+MODE = policy.STRICT if sandbox.strict_available()[0] else policy.PROCESS
 # Each check of ch99 calls ``double``; this one takes a while at each call, so its task is
 # still running when a test strikes the worker that holds it.
 SLOW_OPS = GOOD_OPS.replace("return x * 2", "import time\n    time.sleep(0.7)\n    return x * 2")

@@ -15,10 +15,9 @@ from sandbox_util import require_strict
 
 from leedl_grader import api
 from leedl_grader.judge.runner import Judge
-from leedl_grader.sandbox import gpu
-from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox import gpu, policy
 from leedl_grader.sandbox.gpu import device_lock, gpu_lock_path
-from leedl_grader.sandbox.modes import Limits
+from leedl_grader.sandbox.policy import Limits
 from leedl_grader.sandbox.processes import Worker, ZygoteProcess
 
 H200 = "NVIDIA H200"
@@ -125,8 +124,8 @@ def test_the_judge_asks_for_gpu_access_only_for_a_strict_sandbox_on_cuda(monkeyp
     asked = []
     monkeypatch.setattr(gpu, "sandbox_access", lambda device: asked.append(device) or {"nodes": [], "libraries": [],
                                                                                      "env": {}})
-    for mode, device, want in ((sandbox.STRICT, "cuda:1", True), (sandbox.STRICT, "cpu", False),
-                               (sandbox.PROCESS, "cuda", False)):
+    for mode, device, want in ((policy.STRICT, "cuda:1", True), (policy.STRICT, "cpu", False),
+                               (policy.PROCESS, "cuda", False)):
         fake = SimpleNamespace(options=SimpleNamespace(mode=mode, device=device), _gpu=None)
         assert (Judge._gpu_access(fake) is not None) == want
     assert asked == ["cuda:1"]
@@ -186,8 +185,8 @@ def test_strict_sandbox_binds_the_nodes_and_libraries_it_is_given_and_nothing_el
     paths = [str(node), str(other), str(libs / "libcuda.so.1")]
 
     def run(n, gpu_access):
-        w = Worker(zygote, src=str(src), package="ch99_demo", files=["ops.py"], mode=sandbox.STRICT, limits=Limits(),
-                   scratch=zygote.workdir / f"g{n}", uid=sandbox.uid_for(os.getpid(), 100 + n), gpu=gpu_access)
+        w = Worker(zygote, src=str(src), package="ch99_demo", files=["ops.py"], mode=policy.STRICT, limits=Limits(),
+                   scratch=zygote.workdir / f"g{n}", uid=policy.uid_for(os.getpid(), 100 + n), gpu=gpu_access)
         try:
             def call(name, *args):
                 return w.request({"driver": "call", "target": f"ops.{name}", "spec": {"args": list(args)}},

@@ -18,6 +18,7 @@ from sandbox_util import require_strict
 from leedl_grader import api
 from leedl_grader.exports import gradescope as gs
 from leedl_grader.sandbox import modes as sandbox
+from leedl_grader.sandbox import policy
 
 REPO = Path(__file__).resolve().parent.parent
 TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
@@ -150,7 +151,7 @@ def test_run_autograder_as_root_without_namespaces(autograder, tmp_path):
     data = json.loads((root / "results" / "results.json").read_text())
     validate_results(data)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert data["extra_data"]["leedl"]["sandbox"] == sandbox.UID
+    assert data["extra_data"]["leedl"]["sandbox"] == policy.UID
     assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0  # the reference: full marks
 
 

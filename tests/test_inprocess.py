@@ -12,7 +12,7 @@ from leedl_grader.judge.context import Context
 from leedl_grader.judge.inprocess import grade_in_process
 from leedl_grader.judge.runner import JudgeOptions
 from leedl_grader.judge.submissions import Submission
-from leedl_grader.sandbox.modes import PROCESS
+from leedl_grader.sandbox.policy import PROCESS
 
 BAD_OPS = '''import torch
 import torch.nn.functional as F

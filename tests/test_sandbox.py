@@ -13,7 +13,8 @@ from sandbox_util import require_strict, sandbox_processes
 
 from leedl_grader.cli import main
 from leedl_grader.sandbox import modes as sandbox
-from leedl_grader.sandbox.modes import Limits
+from leedl_grader.sandbox import policy
+from leedl_grader.sandbox.policy import Limits
 from leedl_grader.sandbox.processes import Worker, WorkerLost, ZygoteProcess
 
 PROBE = r'''
@@ -150,9 +151,9 @@ _n = [0]
 
 def spawn(zygote, src, **limits) -> Worker:
     _n[0] += 1
-    return Worker(zygote, src=str(src), package="ch99_demo", files=["ops.py"], mode=sandbox.STRICT,
+    return Worker(zygote, src=str(src), package="ch99_demo", files=["ops.py"], mode=policy.STRICT,
                   limits=Limits(**limits), scratch=zygote.workdir / f"w{_n[0]}",
-                  uid=sandbox.uid_for(os.getpid(), _n[0]))
+                  uid=policy.uid_for(os.getpid(), _n[0]))
 
 
 def call(w: Worker, name: str, *args, timeout: float = 30, cpu: float | None = None):
@@ -177,7 +178,7 @@ def test_no_network(worker):
 def test_proc_shows_only_the_sandbox(worker):
     assert call(worker, "procs") == ["1"]
     uid, euid, gid, pid = call(worker, "ids")
-    assert pid == 1 and uid == euid == gid == worker.uid and uid >= sandbox.UID_BASE
+    assert pid == 1 and uid == euid == gid == worker.uid and uid >= policy.UID_BASE
 
 
 def test_no_view_of_reference_tests_submissions_output_judge_or_home(worker, zygote, tmp_path):
@@ -239,7 +240,7 @@ def test_process_limit_is_per_sandbox(zygote, src):
     finally:
         a.close()
         b.close()
-    assert sandbox.uid_for(1234, 1) != sandbox.uid_for(11234, 1) != sandbox.uid_for(1234, 2)
+    assert policy.uid_for(1234, 1) != policy.uid_for(11234, 1) != policy.uid_for(1234, 2)
 
 
 def test_memory_limit(zygote, src):

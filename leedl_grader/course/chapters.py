@@ -93,7 +93,7 @@ def load_chapter(root: Path) -> Chapter:
     ops = {f: tuple(v.get("forbidden_ops", ())) for f, v in files.items()}
     limits = dict(data.get("limits", {}))
     training = limits.pop("training_cpu_s", {})
-    from ..sandbox.modes import Limits
+    from ..sandbox.policy import Limits
 
     known = {f.name for f in fields(Limits)}
     for k, v in [*limits.items(), *training.items()]:

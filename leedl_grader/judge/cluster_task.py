@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import __version__
 from ..course import chapters as courses
 from ..sandbox import modes as sandbox
+from ..sandbox import policy
 from . import batch
 from .runner import Judge, JudgeOptions
 from .submissions import MAX_UNPACKED, Submission, SubmissionError, chapter_folder
@@ -69,7 +70,7 @@ def refusal(job: dict) -> tuple[batch.Suite | None, str]:
                       f"({fingerprint[:12]}, the client's {job['fingerprint'][:12]}); copy the course over")
     if _LOADED.get((suite.course, suite.chapter), fingerprint) != fingerprint:
         return None, "this worker process loaded another version of the course; restart the worker"
-    if job["options"].mode == sandbox.STRICT:
+    if job["options"].mode == policy.STRICT:
         ok, why = _strict()
         if not ok:
             return None, f"strict isolation is not available on this worker ({why})"

@@ -23,7 +23,7 @@ from .. import codec, drivers
 from ..course.chapters import Chapter
 from ..model import SubmissionResult
 from ..sandbox import student
-from ..sandbox.modes import PROCESS
+from ..sandbox.policy import PROCESS
 from .batch import Suite
 from .runner import Judge, JudgeOptions
 

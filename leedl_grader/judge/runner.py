@@ -28,7 +28,7 @@ from ..course.chapters import Chapter
 from ..forbid import scan as forbid
 from ..model import Check, CheckResult, Outcome, SubmissionResult
 from ..sandbox import cgroup, gpu, processes, protocol, spawned, uid_mode
-from ..sandbox.modes import PROCESS, STRICT, UID, Limits, enforced, uid_for
+from ..sandbox.policy import PROCESS, STRICT, UID, Limits, enforced, uid_for
 from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
 from . import printed
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary

@@ -21,7 +21,7 @@ from .. import codec
 from ..judge import explain
 from . import protocol
 from .cgroup import Group
-from .modes import STRICT, Limits
+from .policy import STRICT, Limits
 from .protocol import ChannelClosed, Deadline, recv_frame, send_frame
 
 _BOOT = (

@@ -27,7 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..judge import explain
-from .modes import Limits
+from .policy import Limits
 from .processes import _ENV_KEEP, Worker, WorkerLost, _cpu_seconds
 
 CONNECT_TIMEOUT = 60.0  # seconds for a fresh interpreter to import torch and call back
@@ -196,6 +196,7 @@ def child(spec_path: str) -> None:
     """The student's process: copy the files, set what limits the platform has, call back, serve."""
     from ..drivers import load_all
     from . import modes as sandbox
+    from . import policy
     from . import student as worker
 
     load_all()
@@ -211,7 +212,7 @@ def child(spec_path: str) -> None:
     os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
     os.chdir(os.path.join(scratch, "tmp"))
     sandbox.die_with_parent()
-    sandbox.apply_limits(Limits(**spec["limits"]))
+    policy.apply_limits(Limits(**spec["limits"]))
     if spec.get("forbidden_ops"):  # pay the tracer's lazy start-up before calling back, not in a check
         import torch
 

@@ -25,6 +25,7 @@ import stat
 import time
 
 from . import modes as sandbox
+from . import policy
 
 UID_ROOT = "/tmp/.leedl-uid"  # root-owned 0711: each sandbox's directory inside is its uid's, 0700
 WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
@@ -161,7 +162,7 @@ def own_dir(uid: int) -> str:
     return f"{UID_ROOT}/{uid}"
 
 
-def enter(src: str, package: str, files: list[str], uid: int, limits: sandbox.Limits,
+def enter(src: str, package: str, files: list[str], uid: int, limits: policy.Limits,
           address_space: bool = True) -> str:
     """In the student's process (as root, no namespaces): copy the files into the uid's own
     directory, confine, drop to the uid. Returns the directory that holds the package."""
@@ -182,7 +183,7 @@ def enter(src: str, package: str, files: list[str], uid: int, limits: sandbox.Li
     os.environ.update({"HOME": home + "/tmp", "TMPDIR": home + "/tmp", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
                        "LEEDL_LANDLOCK": str(abi)})
     become(uid, read_search=abi > 0 and python_hidden_from_others())
-    sandbox.apply_limits(limits, address_space=address_space)
+    policy.apply_limits(limits, address_space=address_space)
     return os.path.join(home, "submission")
 
 

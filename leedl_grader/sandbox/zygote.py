@@ -26,7 +26,7 @@ import torch
 
 from .. import codec
 from ..drivers import load_all
-from . import cgroup, student, uid_mode
+from . import cgroup, policy, student, uid_mode
 from . import modes as sandbox
 from .protocol import ChannelClosed, recv_frame
 
@@ -60,10 +60,10 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     sandbox.die_with_parent()  # a zygote that dies takes its monitors (and so their sandboxes) along
     mode = req["mode"]
-    limits = sandbox.Limits(**req.get("limits", {}))
-    if mode == sandbox.UID:  # the student's orphans come back here, to be reaped once all are killed
+    limits = policy.Limits(**req.get("limits", {}))
+    if mode == policy.UID:  # the student's orphans come back here, to be reaped once all are killed
         sandbox._c().prctl(uid_mode.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    if mode == sandbox.STRICT:
+    if mode == policy.STRICT:
         sandbox.unshare(
             sandbox.CLONE_NEWPID | sandbox.CLONE_NEWNS | sandbox.CLONE_NEWNET
             | sandbox.CLONE_NEWIPC | sandbox.CLONE_NEWUTS
@@ -83,7 +83,7 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     # The CPU time goes along: PID 1 of a namespace ignores the kernel's SIGXCPU, so the judge
     # tells a CPU-limit SIGKILL from the others by it.
     _, status, usage = os.wait4(pid, 0)
-    if mode == sandbox.UID:
+    if mode == policy.UID:
         # No namespace ends the rest: every process of the sandbox's uid is killed here, and the
         # end is reported only once none is left (the judge writes no result before that).
         gone = uid_mode.kill_all(req["uid"])
@@ -96,7 +96,7 @@ def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
     os._exit(0)
 
 
-def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
+def _student(req: dict, chan: socket.socket, limits: policy.Limits) -> None:
     log_fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     # Where the code is when the judge stops it for time: Python's stack, written by faulthandler on
     # SIGUSR1 (as the student's process reports it; see explain.stopped_at).
@@ -109,10 +109,10 @@ def _student(req: dict, chan: socket.socket, limits: sandbox.Limits) -> None:
             os.write(log_fd, f"leedl: cannot join the sandbox's cgroup ({exc})\n".encode())
             os._exit(73)  # never run without the cap the judge was told of
     capped = bool(groups) and bool(req.get("cgroup_memory"))
-    if req["mode"] == sandbox.STRICT:
+    if req["mode"] == policy.STRICT:
         root = sandbox.enter_strict(req["src"], req["package"], req["files"], req["uid"], limits,
                                     address_space=not capped, gpu=req.get("gpu"))
-    elif req["mode"] == sandbox.UID:
+    elif req["mode"] == policy.UID:
         root = uid_mode.enter(req["src"], req["package"], req["files"], req["uid"], limits, address_space=not capped)
     else:
         root = sandbox.enter_process(req["src"], req["package"], req["files"], req["scratch"], limits,
