@@ -98,7 +98,7 @@ def prefork(suite: Suite, options: JudgeOptions) -> None:
     both), before a check or the reference is loaded; ``leedl check`` only. A class's grade keeps
     fresh interpreters: a fork carries the caller's frames (the batch's seed among them)."""
     from ..sandbox import processes, spawned
-    from ..sandbox.modes import PROCESS
+    from ..sandbox.policy import PROCESS
 
     if not (options.mode == PROCESS and spawned.wanted()):
         processes.prefork(Path(suite.chapter_root) if suite.chapter_root
