@@ -18,7 +18,8 @@ from leedl_grader.judge.runner import Judge
 from leedl_grader.sandbox import gpu, policy
 from leedl_grader.sandbox.gpu import device_lock, gpu_lock_path
 from leedl_grader.sandbox.policy import Limits
-from leedl_grader.sandbox.processes import Worker, ZygoteProcess
+from leedl_grader.sandbox.processes import Worker
+from leedl_grader.sandbox.zygote_handle import ZygoteProcess
 
 H200 = "NVIDIA H200"
 

@@ -15,7 +15,8 @@ from leedl_grader.cli import main
 from leedl_grader.sandbox import modes as sandbox
 from leedl_grader.sandbox import policy
 from leedl_grader.sandbox.policy import Limits
-from leedl_grader.sandbox.processes import Worker, WorkerLost, ZygoteProcess
+from leedl_grader.sandbox.processes import Worker, WorkerLost
+from leedl_grader.sandbox.zygote_handle import ZygoteProcess
 
 PROBE = r'''
 import errno, os, signal, socket, time

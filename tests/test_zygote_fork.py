@@ -16,12 +16,12 @@ import json, sys
 from pathlib import Path
 from leedl_grader import api
 from leedl_grader.course import chapters
-from leedl_grader.sandbox import processes
+from leedl_grader.sandbox import zygote_handle
 r = api.check("ch99", Path(sys.argv[1]), hidden=True)
-first = processes.forked
+first = zygote_handle.forked
 ch = chapters.resolve_chapter(Path(sys.argv[2]), "ch99")
 chapters.load_suite(ch, "hidden")  # a secret is loaded now: no fork from here on
-print(json.dumps({"forked": first, "score": r.score, "max": r.max_score, "after_hidden": processes.forkable()}))
+print(json.dumps({"forked": first, "score": r.score, "max": r.max_score, "after_hidden": zygote_handle.forkable()}))
 """
 
 

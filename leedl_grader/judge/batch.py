@@ -97,11 +97,11 @@ def prefork(suite: Suite, options: JudgeOptions) -> None:
     """Make this process the zygote of the judge about to load ``suite`` (torch imported once for
     both), before a check or the reference is loaded; ``leedl check`` only. A class's grade keeps
     fresh interpreters: a fork carries the caller's frames (the batch's seed among them)."""
-    from ..sandbox import processes, spawned
+    from ..sandbox import spawned, zygote_handle
     from ..sandbox.policy import PROCESS
 
     if not (options.mode == PROCESS and spawned.wanted()):
-        processes.prefork(Path(suite.chapter_root) if suite.chapter_root
+        zygote_handle.prefork(Path(suite.chapter_root) if suite.chapter_root
                           else Path(suite.course) / "assignments" / suite.chapter)
 
 

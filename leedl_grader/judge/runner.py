@@ -27,9 +27,10 @@ from ..authoring.checks import CheckFailed, Partial, StudentError
 from ..course.chapters import Chapter
 from ..forbid import scan as forbid
 from ..model import Check, CheckResult, Outcome, SubmissionResult
-from ..sandbox import cgroup, gpu, processes, protocol, spawned, uid_mode
+from ..sandbox import cgroup, gpu, protocol, spawned, uid_mode, zygote_handle
 from ..sandbox.policy import PROCESS, STRICT, UID, Limits, enforced, uid_for
-from ..sandbox.processes import Worker, WorkerLost, ZygoteProcess
+from ..sandbox.processes import Worker, WorkerLost
+from ..sandbox.zygote_handle import ZygoteProcess
 from . import printed
 from .budget import FLOOR_S, Spent, TimeLimits, ordinary
 from .context import Context, timeout_message
@@ -81,7 +82,7 @@ class Judge:
         self.data = data or {}
         self._tmp = tempfile.TemporaryDirectory(prefix="leedl-judge-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)
-        self.zygote = (processes.take_preforked(getattr(chapter, "root", None))
+        self.zygote = (zygote_handle.take_preforked(getattr(chapter, "root", None))
                        or ZygoteProcess(self.workdir, getattr(chapter, "root", None)))
         self._spawned_workers = options.mode == PROCESS and spawned.wanted()
         self._workers: dict[str, Worker] = {}  # one process per file (and what it imports)

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from ..judge import explain
 from .policy import Limits
-from .processes import _ENV_KEEP, Worker, WorkerLost, _cpu_seconds
+from .processes import Worker, WorkerLost, cpu_seconds
+from .zygote_handle import ENV_KEEP
 
 CONNECT_TIMEOUT = 60.0  # seconds for a fresh interpreter to import torch and call back
 
@@ -66,7 +67,7 @@ class SpawnedWorker(Worker):
                 "port": listener.getsockname()[1], "chapter_root": str(chapter_root) if chapter_root else "",
                 "forbidden_ops": {k: list(v) for k, v in (forbidden_ops or {}).items() if v}}
         (scratch / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
+        env = {k: v for k, v in os.environ.items() if k in ENV_KEEP}
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", HOME=str(scratch))
         leedl_parent = str(Path(__file__).resolve().parents[2])  # the folder that holds leedl_grader/
         with open(self.log, "ab") as log:
@@ -108,7 +109,7 @@ class SpawnedWorker(Worker):
             conn.close()  # not our child
 
     def cpu(self) -> float:
-        return _cpu_seconds(self.pid) if os.path.isdir("/proc") else 0.0
+        return cpu_seconds(self.pid) if os.path.isdir("/proc") else 0.0
 
     def cpu_precise(self) -> float:
         return self.cpu()
