@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .. import codec
 from ..authoring import trained
 from ..authoring.checks import CheckFailed, StudentError
 from ..authoring.checks import Context as ContextProtocol
@@ -129,15 +130,30 @@ class Context(ContextProtocol):
         """Call the training function ``target`` with the given data in a sandbox of its own and
         take back the returned model as plain data (class name, ``state_dict``, layers). The
         sandbox is ended before this returns: nothing it did can touch what is judged next.
-        ``snapshots``: also about that many copies of the weights during training (for curves)."""
+        ``snapshots``: also about that many copies of the weights during training (for curves).
+
+        One training per submission and call: a second check (public, hidden) that asks for the
+        same training (same function, data, arguments) reads the model, or the error, of the
+        first. Kept in the judge for one submission only."""
+        spec = {"args": list(args), "kwargs": kwargs, "snapshots": int(snapshots),
+                "package": self._judge.chapter.name}
+        key = hashlib.sha256(target.encode() + b"\0" + codec.encode(spec)).hexdigest()
+        done = self._judge.trainings.get(key)
+        if done is not None:
+            if isinstance(done, StudentError):
+                raise StudentError(done.kind, done.message, outcome=done.outcome)
+            return done
         worker = self._fresh(target.partition(".")[0])
         try:
-            reply = self._request({"driver": "train_export", "target": target,
-                                   "spec": {"args": list(args), "kwargs": kwargs, "snapshots": int(snapshots),
-                                            "package": self._judge.chapter.name}}, worker=worker)
+            reply = self._request({"driver": "train_export", "target": target, "spec": spec}, worker=worker)
+        except StudentError as exc:  # the student's own error (not a limit): the same next time
+            self._judge.trainings[key] = exc
+            raise
         finally:
             self._retire(worker)
-        return trained.from_reply(target, reply)
+        model = trained.from_reply(target, reply)
+        self._judge.trainings[key] = model
+        return model
 
     def load_model(self, model: trained.TrainedModel, class_target: str, init_kwargs: dict | None = None):
         """Rebuild ``class_target`` (``FILE.Class``) in a fresh sandbox that never ran the training,

@@ -93,6 +93,7 @@ class Judge:
         self._group: cgroup.Group | None = None
         self._usage: dict = {}
         self._spent: Spent | None = None
+        self.trainings: dict = {}  # this submission's trained models (Context.train), by request
         self._judge_group: cgroup.JudgeGroup | None = None
         self._printed = printed.Logs()
         self._gpu: dict | None = None  # what a sandbox on the GPU may see, decided once (gpu.sandbox_access)
@@ -275,6 +276,7 @@ class Judge:
         forbidden = forbid.scan_exercises(self.chapter, src, present)
         results = []
         self._usage = {}
+        self.trainings = {}
         self._spent = spent = Spent(self.options.time_limits)
         try:
             for f in present:
