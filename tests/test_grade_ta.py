@@ -128,3 +128,16 @@ def test_result_files_go_to_the_sudo_user_and_the_group(course, tmp_path):
         assert (st.st_uid, st.st_gid) == (4321, 12345), p
         assert st.st_mode & stat.S_IRGRP, p
     one_line_error(grade(subs, "--out", out, "--group", "no-such-group-here"), "no group")
+
+
+def test_check_hidden_with_the_seed_reproduces_a_grade(course, tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write_submission(subs, "bob", BAD_DOUBLE)
+    assert grade(subs, "--out", out, "--seed", "11").exit_code == 0
+    graded = results.read_result(out / "bob.json")
+    r = CliRunner().invoke(main, ["check", "ch99", str(subs / "bob"), "--hidden", "--seed", "11", "--json",
+                                  str(tmp_path / "r.json")])
+    assert r.exit_code == 1, r.output
+    again = results.read_result(tmp_path / "r.json")
+    assert [(c.name, c.score, c.message) for c in again.results] == \
+        [(c.name, c.score, c.message) for c in graded.results]
