@@ -12,13 +12,12 @@ the batch stops with a message. The client killed: the scheduler forgets its tas
 resumes from the files already written.
 
 Security: a Dask worker runs whatever it is sent (as root, for the strict sandbox), so a
-scheduler off this machine is reached over TLS only, configured through Dask's own settings.
+scheduler off this machine is reached over TLS only (:mod:`.cluster_address`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import queue
@@ -28,9 +27,10 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__, extras
+from .. import __version__
 from ..model import Outcome
 from . import batch, results
+from .cluster_address import DistributedError, check, require_dask, security_for
 from .cluster_task import TOPIC, grade_task, pack, probe
 from .runner import IMPORT_TIMEOUT, JudgeOptions
 from .submissions import SubmissionError
@@ -41,66 +41,8 @@ MAX_TRIES = 5  # refusals (or losses) of one student's task before it is written
 TIMEOUT_SLACK = 60.0  # seconds on top of the longest a healthy judge can take over one student
 
 
-class DistributedError(Exception):
-    """A user-facing problem with the cluster (address, TLS, no worker able to grade)."""
-
-
 class TaskError(Exception):
     """One student's task failed on the cluster (not the student's doing): a grader fault."""
-
-
-# --- the scheduler's address ----------------------------------------------------------------
-def check(scheduler: str) -> None:
-    """Refuse, before anything is written, what :func:`connect` would refuse."""
-    _require_dask()
-    if scheduler != "local":
-        security_for(scheduler)
-
-
-def _require_dask() -> None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise DistributedError(f"--scheduler needs Dask: {extras.command('dask')}") from None
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def security_for(address: str):
-    """Dask's ``Security`` for ``address``; refuses plain TCP to anything but this machine."""
-    from distributed import Security
-    from distributed.comm import parse_address, parse_host_port
-
-    scheme, rest = parse_address(address)
-    try:
-        host, _ = parse_host_port(rest, default_port=8786)
-    except (ValueError, TypeError):
-        raise DistributedError(f"{address!r} is not a scheduler address (e.g. tls://host:8786)") from None
-    if scheme not in ("tcp", "tls"):
-        raise DistributedError(f"{address!r}: leedl reaches a scheduler over tls:// (or tcp:// on this machine)")
-    if scheme == "tcp":
-        if not _loopback(host):
-            raise DistributedError(
-                f"refusing plain tcp:// to {host}: a Dask worker runs whatever it is sent, so a scheduler "
-                f"off this machine must be reached over tls:// with certificates (Dask's "
-                f"distributed.comm.tls settings; see the README)")
-        return Security()
-    security = Security(require_encryption=True)
-    missing = [name for name, value in (("ca-file", security.tls_ca_file), ("client.cert", security.tls_client_cert))
-               if not value]
-    if missing:
-        raise DistributedError(
-            "tls:// needs Dask's TLS settings, missing here: "
-            + ", ".join(f"distributed.comm.tls.{m}" for m in missing)
-            + " (in ~/.config/dask/*.yaml or DASK_DISTRIBUTED__COMM__TLS__* variables; see the README)")
-    return security
 
 
 # --- the batch ----------------------------------------------------------------------------------
@@ -149,7 +91,7 @@ class DaskBackend:
         return self._client
 
     def _connect(self):
-        _require_dask()
+        require_dask()
         from distributed import Client, LocalCluster
 
         if self.scheduler == "local":
