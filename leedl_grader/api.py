@@ -216,7 +216,7 @@ def _chosen(subs: list[Submission], names: tuple[str, ...]) -> list[Submission]:
 
 def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, seed, force, insecure, course, plots,
            scheduler, task_timeout, only, select, group, on_start, on_result, on_note, counted) -> BatchOutcome:
-    from .judge import batch, results
+    from .judge import batch, batch_record, results
     from .judge import cluster as distributed
     from .judge.runner import JudgeOptions
 
@@ -246,7 +246,7 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, see
     out = writable_folder(out, "--out")
     if plots is not None:
         plots = writable_folder(Path(plots), "--plots")
-    seed = batch.batch_seed(out, seed)
+    seed = batch_record.batch_seed(out, seed)
     counted["total"] = len(todo)
     if on_start:
         on_start(len(todo))
@@ -268,7 +268,7 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, see
         (r,) = batch.grade_many(suite, [ref], None, options, seed=seed, jobs=1, force=True)
         return r
 
-    limits = batch.time_limits(out, suite, options, seed, measure)
+    limits = batch_record.time_limits(out, suite, options, seed, measure)
     options = replace(options, time_limits=limits, plots_dir=where)
     connect = functools.partial(distributed.connect, scheduler, workers=jobs, course=root,
                                 task_timeout=task_timeout, on_note=on_note) if scheduler else contextlib.nullcontext
@@ -282,8 +282,9 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, see
     graded = [r for r in graded if r.student in names]
     # --only: the rest of the class keeps the results it has (the gradebook lists everyone graded)
     others = [results.read_result(out / f"{s.student}.json") for s in subs if s.student not in names]
-    book = batch.write_gradebook(out, [e.name for e in ch.exercises], graded + [r for r in others if r is not None])
-    owner.apply(out, book, batch.class_record(out).parent, batch.class_record(out))
+    everyone = graded + [r for r in others if r is not None]
+    book = batch_record.write_gradebook(out, [e.name for e in ch.exercises], everyone)
+    owner.apply(out, book, batch_record.class_record(out).parent, batch_record.class_record(out))
     if plots is not None:
         owner.apply_tree(plots)
     from .sandbox import cgroup

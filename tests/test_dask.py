@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import FIXTURE_COURSE, GOOD_OPS, REPO, write_submission
 
 from leedl_grader.cli import main
-from leedl_grader.judge import batch, results
+from leedl_grader.judge import batch, batch_record, results
 from leedl_grader.judge import cluster as dist
 from leedl_grader.judge import cluster_task as dask_task
 from leedl_grader.judge.runner import JudgeOptions
@@ -287,7 +287,7 @@ def test_client_killed_mid_batch_resumes_from_the_files_written(course, tmp_path
     proc.wait()
     first = written()
     assert 1 <= len(first) < 5
-    assert not [p for p in out.rglob(".*") if p.name != batch.CLASS_DIR]  # no half-written file
+    assert not [p for p in out.rglob(".*") if p.name != batch_record.CLASS_DIR]  # no half-written file
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"{len(first)} unchanged (not regraded)" in done.stdout
