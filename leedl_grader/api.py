@@ -1,4 +1,9 @@
-"""The library API. Each CLI command calls exactly one function here."""
+"""The library API. Each CLI command calls exactly one function here.
+
+Longer than most modules (~390 lines) on purpose: it is the whole surface the CLI stands on, one
+section per command, and each function only resolves its arguments and hands the work to the
+package that does it (``judge``, ``course``, ``exports``).
+"""
 
 from __future__ import annotations
 

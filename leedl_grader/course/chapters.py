@@ -6,6 +6,10 @@ release bundle is a course root without ``solutions/`` and without hidden suites
 Everything of a chapter that is never released lives beside its reference, in
 ``solutions/<chapter>/``: the reference modules (``*.py``), the bug zoo (``zoo.toml``) and the
 example class (``examples/<student>/``).
+
+Longer than most modules (~360 lines): every path from a chapter's folders to the objects the
+engine uses (chapter.toml, suites and their points, drivers, reference, public data) goes
+through here, so that no other module knows the course tree's layout.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Each check gets its own :class:`Context`: its seeded generators, its wall and CP
 for every sandbox it uses), its requests to the student's processes (an error reply becomes a
 :class:`~leedl_grader.authoring.checks.StudentError` described in the student's terms), trained
 models, pictures, and speed ratios timed beside a yardstick.
+
+About 320 lines, a third of them :meth:`Context.time_ratio`, whose defences against a process
+that caches or skips work only make sense read together.
 """
 
 from __future__ import annotations
