@@ -208,7 +208,7 @@ def test_grade_plots_land_per_student_and_inline_in_html(tmp_path, graded):
     judge = types.SimpleNamespace(options=JudgeOptions(mode="strict", plots_dir=str(tmp_path / "plots" / "{student}")),
                                   chapter=types.SimpleNamespace(name="ch77_demo"), student="bob")
     ctx = Context(judge, Check("c", "ops.add", 1.0, fn=lambda c: None), 0, None, {})
-    ctx.artifact("digits", {"confusion": torch.eye(3) * 5, "accuracy": 0.9})
+    ctx.artifact({"confusion": torch.eye(3) * 5, "accuracy": 0.9})
     saved = list((tmp_path / "plots" / "bob").glob("*.png"))
     assert saved and not (tmp_path / "plots" / "{student}").exists()
     pictures = html.student_plots(tmp_path / "plots", "bob")

@@ -133,6 +133,6 @@ class Context:
         """Whether pictures were asked for (``--plots``): work done only for them can be skipped."""
         raise NotImplementedError
 
-    def artifact(self, name: str, data: dict) -> None:
+    def artifact(self, data: dict) -> None:
         """Plain data a picture can be made of (:mod:`leedl_grader.plots`); never part of the grade."""
         raise NotImplementedError

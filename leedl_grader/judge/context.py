@@ -60,7 +60,7 @@ class Context(ContextProtocol):
         self.plots: list[str] = []
         self.logs: list[Path] = []  # the output logs of the sandboxes this check used (printed.py)
 
-    def artifact(self, name: str, data: dict) -> None:
+    def artifact(self, data: dict) -> None:
         """Plain data a picture can be made of (filters, a confusion matrix). Saved as PNGs only when
         ``--plots`` asked for them; never part of the grade."""
         where = self._judge.options.plots_dir

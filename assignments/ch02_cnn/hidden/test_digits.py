@@ -84,7 +84,7 @@ def confusion(pred, y, k=10):
 
 def _emit_plots(ctx, filters, confusion, accuracy):
     """Hand plain data to the engine for ``leedl check --plots`` (see leedl_grader.plots)."""
-    ctx.artifact("digits", {"images": {"filters": {"panels": filters, "title": "first-layer filters"}},
+    ctx.artifact({"images": {"filters": {"panels": filters, "title": "first-layer filters"}},
                             "confusion": confusion, "accuracy": accuracy})
 
 

@@ -47,7 +47,7 @@ def public_train_digits_accuracy(ctx):
            "the returned DigitCNN keeps its accuracy when its weights are redrawn: what it computes does not "
            "come from its trained weights, so it scores 0")
     conf = torch.zeros(10, 10, dtype=torch.int64).index_put_((y, pred), torch.ones_like(y), accumulate=True)
-    ctx.artifact("digits", {"images": {"filters": {"panels": model.first_filters(), "title": "first-layer filters"}},
+    ctx.artifact({"images": {"filters": {"panels": model.first_filters(), "title": "first-layer filters"}},
                             "confusion": conf, "accuracy": acc})
     frac = min(max((acc - 0.80) / (0.96 - 0.80), 0.0), 1.0)  # the grader's band: none at 0.80, full at 0.96
     return Partial(frac, f"test accuracy {acc:.4f} (full points at ≥ 0.96)")

@@ -25,7 +25,7 @@ def public_mhsa_matches_torch(ctx):
     expect(isinstance(got, (tuple, list)) and len(got) == 2, "forward should return (output, weights)")
     out, w = got
     if isinstance(w, torch.Tensor) and w.dim() == 4:
-        ctx.artifact("attention", {"heatmaps": {"attention_heads": {
+        ctx.artifact({"heatmaps": {"attention_heads": {
             "panels": w[0], "title": "attention weights of sequence 0 (causal mask)",
             "titles": [f"head {h}" for h in range(w.shape[1])], "xlabel": "key", "ylabel": "query"}}})
     want_out, want_w = run_mha(mha, x, mask)

@@ -14,7 +14,7 @@ def public_pe_small(ctx):
     got = ctx.call("positional.sinusoidal_positional_encoding", 8, 6)
     big = ctx.call("positional.sinusoidal_positional_encoding", 64, 32)
     if isinstance(big, torch.Tensor) and big.dim() == 2:
-        ctx.artifact("positional", {"heatmaps": {"positional_encoding": {
+        ctx.artifact({"heatmaps": {"positional_encoding": {
             "panels": big, "title": "sinusoidal positional encoding (64 positions × 32 dims)",
             "xlabel": "dimension", "ylabel": "position"}}})
     # float32 values of sin/cos of angles below 8: float32 rounding, ~1e-6

@@ -73,7 +73,7 @@ def _curve(ctx, model, g):
             losses.append(teacher_forced_loss(net, src, answer, ctx.device))
             accs.append(greedy_accuracy(net, src, answer, lengths, ctx.device))
         xs.append(step)
-    ctx.artifact("reverse", {"curve": {"x": xs, "xlabel": "optimizer step",
+    ctx.artifact({"curve": {"x": xs, "xlabel": "optimizer step",
                                         "series": {"teacher-forced loss": losses, "exact match": accs}}})
 
 

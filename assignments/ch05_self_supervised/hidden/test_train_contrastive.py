@@ -84,7 +84,7 @@ def contrastive_linear_probe(ctx):
         f_train = encoder_features(net, xtr.to(dev), "training images")
         f_test = encoder_features(net, xte.to(dev), "test images")
     acc, conf = probe_accuracy(f_train, ytr, f_test, yte, g)
-    ctx.artifact("contrastive", {"confusion": conf, "accuracy": acc})
+    ctx.artifact({"confusion": conf, "accuracy": acc})
     frac = min(max((acc - ZERO) / (FULL - ZERO), 0.0), 1.0)
     return Partial(frac, f"train_contrastive_encoder(seed={seed}): linear-probe accuracy {acc:.4f} (mean of "
                          f"{PICKS} picks of 50 labelled images); full points at ≥ {FULL}, none at ≤ {ZERO}")

@@ -92,6 +92,6 @@ def public_contrastive_encoder_interface(ctx):
     y = torch.as_tensor(yte)
     acc = float((pred == y).double().mean())
     conf = torch.zeros(10, 10, dtype=torch.int64).index_put_((y, pred), torch.ones_like(y), accumulate=True)
-    ctx.artifact("contrastive", {"confusion": conf, "accuracy": acc})
+    ctx.artifact({"confusion": conf, "accuracy": acc})
     return Partial(1.0, f"the encoder rebuilds and gives (N, 32) features; probe accuracy {acc:.3f} after training "
                         f"on {PUBLIC_IMAGES} images (the grader trains on all of them: full points at ≥ 0.89)")

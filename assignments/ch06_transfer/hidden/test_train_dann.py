@@ -98,7 +98,7 @@ def dann_target_accuracy(ctx):
             kept += 1
         expect(kept < REDRAWS, f"the returned DANN keeps its accuracy ({acc:.3f}) whatever weights the grader loads "
                                "into it: what it computes does not come from its trained weights, so it scores 0")
-    ctx.artifact("transfer", {"boundary": {
+    ctx.artifact({"boundary": {
         "axis": side, "prob": grid_prob.reshape(len(side), len(side)).float(),
         "points": {"source (labelled)": [xs, ys], f"target, rotated {angle:.1f}°": [xe, ye]},
         "title": f"train_dann(seed={seed}): target accuracy {acc:.3f}"}})

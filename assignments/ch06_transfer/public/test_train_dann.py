@@ -37,7 +37,7 @@ def public_train_dann_accuracy(ctx):
            "DANN.forward(x, 0.0) should return (class logits (N, 2), domain logits)")
     acc = float((out[0].argmax(1) == ye).double().mean())
     prob = torch.softmax(grid_out[0].double(), 1)[:, 1].reshape(len(side), len(side)).float()
-    ctx.artifact("transfer", {"boundary": {"axis": side, "prob": prob,
+    ctx.artifact({"boundary": {"axis": side, "prob": prob,
                                            "points": {"source (labelled)": [xs, ys], "target, rotated 35°": [xe, ye]},
                                            "title": f"train_dann(seed=0): target accuracy {acc:.3f}"}})
     frac = min(max((acc - 0.55) / (0.75 - 0.55), 0.0), 1.0)  # the grader's band: none at 0.55, full at 0.75

@@ -102,7 +102,7 @@ def public_train_cartpole(ctx):
     mean = sum(returns) / len(returns)
     if ctx.plotting:
         curve = training_curve(model, rebuild_sequential, ctx.generator("curve"), "train_cartpole(seed=0)")
-        ctx.artifact("policy_gradient", {"curve": curve or {
+        ctx.artifact({"curve": curve or {
             "x": list(range(1, 21)), "xlabel": "greedy episode", "series": {"return": returns},
             "title": f"mean return {mean:.1f} (no optimizer steps seen: no training curve)"}})
     expect(mean > 0, "no episode was run")
