@@ -148,7 +148,8 @@ def grade(chapter, submissions, out, jobs, seed, force, only, select, group, ins
                             task_timeout=task_timeout, only=only, select=select, group=group,
                             on_start=started, on_result=finished, on_note=note)
     finally:
-        progress.stop()
+        if task:  # a bar that never started prints nothing (an early refusal is one line)
+            progress.stop()
     report.render_batch(list(outcome.results), [e.name for e in outcome.chapter.exercises], console,
                         skipped=outcome.skipped)
     console.print(f"seed {outcome.seed} · sandbox {outcome.mode} · results in {out}/ · gradebook {outcome.gradebook}")

@@ -25,6 +25,7 @@ def one_line_error(r, *words):
     assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
     for w in words:
         assert w in r.output, r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1, r.output  # one line, nothing else
 
 
 def test_an_empty_class_is_refused(course, tmp_path):
