@@ -251,7 +251,7 @@ def _run(suite: Suite, todo: list, options: JudgeOptions, seed: int, jobs: int, 
             _JUDGE.close()
         return
 
-    ctx = multiprocessing.get_context("spawn")  # judges start clean: no threads, no state copied
+    ctx = _judge_context()
     pending = list(todo)
     while pending:
         with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_init_judge,
@@ -277,6 +277,18 @@ def _run(suite: Suite, todo: list, options: JudgeOptions, seed: int, jobs: int, 
             if broken and len(pending) == len(todo):
                 raise RuntimeError("every judge process died; see the messages above")
             todo = pending
+
+
+def _judge_context():
+    """Where the pool's judges come from: forked from a fork server, a clean interpreter (started
+    fresh, not a fork of this process: no threads, no state of the batch) that has imported torch
+    and the engine once, so that each judge does not pay for them again (--jobs 2 would otherwise
+    spend more CPU than --jobs 1 before grading anyone). Spawned where there is no fork server."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["torch", "numpy", __name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _abort(pool: ProcessPoolExecutor) -> None:
