@@ -283,6 +283,11 @@ def _grade(chapter_name: str, submissions: Path, out: Path, *, jobs, device, see
                                       on_result=note, backend=backend, exercises=exercises, owner=owner)
     except distributed.DistributedError as exc:
         raise LeedlError(str(exc)) from None
+    finally:
+        if scheduler == "local":  # the local cluster's workers are gone now: so are their judges' cgroups
+            from .sandbox import cgroup as groups
+
+            groups.sweep()
     names = {s.student for s in todo}
     graded = [r for r in graded if r.student in names]
     # --only: the rest of the class keeps the results it has (the gradebook lists everyone graded)
