@@ -156,6 +156,18 @@ def histogram(totals: list[float], maximum: float, bins: int = 10, width: int = 
     return out
 
 
+def _not_full(ex, shown: int = 4) -> str:
+    """The exercises that lost points, a few named: a row of the gradebook stays a few lines high."""
+    lost = [f"{e.name} ({_pts(e.score)}/{_pts(e.max_score)})" for e in ex if e.score < e.max_score]
+    if not lost:
+        return "—"
+    if len(lost) == len(ex) and all(e.score == 0 for e in ex):
+        return f"all {len(ex)} exercises: nothing earned"
+    if len(lost) > shown:
+        return ", ".join(lost[:shown - 1]) + f" and {len(lost) - shown + 1} more"
+    return ", ".join(lost)
+
+
 def batch_table(results: list[SubmissionResult], exercises: list[str]) -> Table:
     t = Table(title="gradebook", title_justify="left")
     t.add_column("student", no_wrap=True)
@@ -165,9 +177,8 @@ def batch_table(results: list[SubmissionResult], exercises: list[str]) -> Table:
     for r in sorted(results, key=lambda r: r.student):
         ex = r.exercises()
         worst = worst_outcome(e.outcome for e in ex)
-        lost = [f"{e.name} ({_pts(e.score)}/{_pts(e.max_score)})" for e in ex if e.score < e.max_score]
         t.add_row(plain(r.student), f"{_pts(r.score)}/{_pts(r.max_score)}", outcome_text(worst),
-                  Text(", ".join(lost) or "—"))
+                  Text(_not_full(ex)))
     return t
 
 

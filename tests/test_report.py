@@ -104,7 +104,19 @@ def test_batch_summary_and_histogram():
           result("cy", (Outcome.TIMEOUT, Outcome.MISSING))]
     out = render(report.render_batch, rs, ["ops.double", "ops.softplus"])
     assert "│ bob     │   4/4 │ passed  │ —" in out
-    assert "│ cy      │   0/4 │ timeout │ ops.double (0/2), ops.softplus (0/2)" in out
+    assert "│ cy      │   0/4 │ timeout │ all 2 exercises: nothing earned" in out
     assert "3 submissions, mean 2.0/4" in out
     hist = report.histogram([0, 2, 4], 4, bins=4, width=4)
     assert hist.plain.splitlines() == ["  0–25 % ████ 1", " 25–50 %  0", " 50–75 % ████ 1", " 75–100% ████ 1"]
+
+
+def test_a_gradebook_row_names_a_few_lost_exercises_at_80_columns():
+    """Six exercises lost out of seven: three named, then how many more (a row stays short)."""
+    rs = tuple(CheckResult(name="c", exercise=f"ops.ex{i}", outcome=Outcome.FAILED if i else Outcome.PASSED,
+                           score=0.0 if i else 1.0, max_score=1.0, message="") for i in range(7))
+    sub = SubmissionResult(student="dee", assignment="ch99_demo", seed=1, sandbox="strict",
+                           leedl_version="0.1.0", results=rs)
+    out = render(report.render_batch, [sub], [f"ops.ex{i}" for i in range(7)], width=80)
+    assert "│ dee     │   1/7 │ failed │ ops.ex1 (0/1), ops.ex2 (0/1), ops.ex3 (0/1) and 3 │" in out
+    assert "more" in out and "ops.ex4" not in out and "ops.ex6" not in out
+    assert all(len(line) <= 80 for line in out.splitlines())
