@@ -1,4 +1,4 @@
-"""Plain data across the judge/student boundary, decoded without pickle.
+"""Plain data across the judge/student boundary and in files (results, public data), without pickle.
 
 A message is a JSON header followed by raw tensor bytes. Decoding only ever builds None, bools,
 ints, floats, strings, lists, tuples, dicts with string keys and dense tensors of an allowed
