@@ -103,7 +103,7 @@ def test_a_missing_optional_package_names_the_install_command(course, tmp_path, 
         "from leedl_grader.authoring.checks import check\n\n\n"
         "@check('ops.double', points=1)\ndef needs_a_data_set(ctx):\n"
         "    from sklearn.datasets import load_digits  # noqa: F401\n")
-    for name in [m for m in sys.modules if m.startswith("sklearn.")] + ["sklearn"]:
+    for name in [m for m in list(sys.modules) if m.startswith("sklearn.")] + ["sklearn"]:
         # as on a machine without scikit-learn (its submodules too: an earlier test may have imported them)
         monkeypatch.setitem(sys.modules, name, None)
     work = write_submission(tmp_path, "mine", GOOD_OPS)

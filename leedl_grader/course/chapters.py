@@ -165,7 +165,7 @@ def _import_package(name: str, path: Path):
     if name in sys.modules:
         if list(getattr(sys.modules[name], "__path__", [])) == [str(path)]:
             return sys.modules[name]
-        for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:  # another course's copy
+        for mod in [m for m in list(sys.modules) if m == name or m.startswith(name + ".")]:  # another course's copy
             del sys.modules[mod]
     spec = importlib.util.spec_from_file_location(name, path / "__init__.py", submodule_search_locations=[str(path)])
     if spec is None or spec.loader is None:
@@ -189,7 +189,7 @@ def chapter_package(chapter: Chapter) -> str:
     name = f"_leedl_suites.{chapter.name}"
     mod = sys.modules.get(name)
     if mod is None or list(getattr(mod, "__path__", [])) != [str(chapter.root)]:
-        for m in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        for m in [m for m in list(sys.modules) if m == name or m.startswith(name + ".")]:
             del sys.modules[m]
         mod = types.ModuleType(name)
         mod.__path__ = [str(chapter.root)]

@@ -60,7 +60,7 @@ class LocalWorker:
 
 def _fresh_package(name: str, path: Path) -> None:
     """Import the folder ``path`` as the package ``name`` anew, as a fresh worker would."""
-    for m in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+    for m in [m for m in list(sys.modules) if m == name or m.startswith(name + ".")]:
         del sys.modules[m]
     init = path / "__init__.py"
     if init.is_file():
