@@ -47,6 +47,37 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def stack_dump_line(where_log: Path, package: str, ask, wait: float) -> str:
+    """Call ``ask()`` (it signals a process whose faulthandler dumps its stack into ``where_log``),
+    wait up to ``wait`` seconds for the dump, and return its innermost line of the student's files
+    (``file.py:12 in fn``), or "" when no dump came."""
+    try:
+        start = where_log.stat().st_size
+    except OSError:
+        start = 0
+    try:
+        ask()
+    except OSError:  # ProcessLookupError, PermissionError: gone, or not ours any more
+        return ""
+    deadline, last = time.monotonic() + wait, start
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        try:
+            size = where_log.stat().st_size
+        except OSError:
+            return ""
+        if size > start and size == last:  # written, and no longer growing
+            break
+        last = size
+    try:
+        with open(where_log, "rb") as f:
+            f.seek(start)
+            dump = f.read(64 * 1024).decode(errors="replace")
+    except OSError:
+        return ""
+    return explain.stopped_at(dump, package)
+
+
 class Worker:
     """A live student process: send requests, get plain data back, or a WorkerLost."""
 
@@ -192,34 +223,14 @@ class Worker:
         The process could forge this: it explains a timeout, never decides one."""
         if self.exit_status is not None:
             return ""
-        try:
-            start = self.where_log.stat().st_size
-        except OSError:
-            start = 0
-        try:
+
+        def ask():
             if self.pidfd is not None:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGUSR1)
             else:
                 os.kill(self.pid, signal.SIGUSR1)
-        except (ProcessLookupError, PermissionError, OSError):
-            return ""
-        deadline, last = time.monotonic() + wait, start
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            try:
-                size = self.where_log.stat().st_size
-            except OSError:
-                return ""
-            if size > start and size == last:  # written, and no longer growing
-                break
-            last = size
-        try:
-            with open(self.where_log, "rb") as f:
-                f.seek(start)
-                dump = f.read(64 * 1024).decode(errors="replace")
-        except OSError:
-            return ""
-        return explain.stopped_at(dump, self.package)
+
+        return stack_dump_line(self.where_log, self.package, ask, wait)
 
     def log_tail(self, n: int = 4000) -> str:
         try:

@@ -26,9 +26,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ..judge import explain
 from .policy import Limits
-from .processes import Worker, WorkerLost, cpu_seconds
+from .processes import Worker, WorkerLost, cpu_seconds, stack_dump_line
 from .zygote_handle import ENV_KEEP
 
 CONNECT_TIMEOUT = 60.0  # seconds for a fresh interpreter to import torch and call back
@@ -120,29 +119,7 @@ class SpawnedWorker(Worker):
     def stopped_at(self, wait: float = 0.5) -> str:
         if self.exit_status is not None or not hasattr(signal, "SIGUSR1"):
             return ""
-        try:
-            start = self.where_log.stat().st_size
-        except OSError:
-            start = 0
-        try:
-            os.kill(self.pid, signal.SIGUSR1)
-        except OSError:
-            return ""
-        end = time.monotonic() + wait
-        while time.monotonic() < end:
-            time.sleep(0.02)
-            try:
-                if self.where_log.stat().st_size > start:
-                    time.sleep(0.02)
-                    break
-            except OSError:
-                return ""
-        try:
-            with open(self.where_log, "rb") as f:
-                f.seek(start)
-                return explain.stopped_at(f.read(64 * 1024).decode(errors="replace"), self.package)
-        except OSError:
-            return ""
+        return stack_dump_line(self.where_log, self.package, lambda: os.kill(self.pid, signal.SIGUSR1), wait)
 
     def kill(self) -> None:
         if self.proc.poll() is not None:
