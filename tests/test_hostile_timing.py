@@ -106,3 +106,37 @@ def test_work_handed_to_a_helper_process_is_timed(course, tmp_path):
     # the helper's correct answers pass every other check: only the speed is at stake
     offload = json.loads((out / "offload.json").read_text())
     assert all(t["score"] == t["max_score"] for t in offload["tests"] if not t["name"].endswith("double_speed"))
+
+
+# Honest and fast, but its first call on a new shape pays a second of set-up (as a library that
+# prepares a kernel per shape, or a first import, does): the timed calls are its first of 64×64.
+SLOW_FIRST_CALL = GOOD_OPS.replace("def double(", "def _double(") + '''
+
+import time
+
+_shapes = set()
+
+
+def double(x):
+    if tuple(x.shape) not in _shapes:
+        t = time.process_time()
+        while time.process_time() - t < 1.0:
+            pass
+        _shapes.add(tuple(x.shape))
+    return _double(x)
+'''
+
+
+def test_a_slow_first_call_is_not_taken_for_slow_code(course, tmp_path):
+    ch = course / "assignments" / "ch99_demo"
+    (ch / "chapter.toml").write_text('exercises = ["ops.double", "ops.softplus"]\n')
+    (ch / "hidden" / "test_speed.py").write_text(SPEED_CHECK)
+    subs = tmp_path / "subs"
+    write_submission(subs, "lazy", SLOW_FIRST_CALL)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["grade", "ch99", str(subs), "--out", str(out), "--seed", "5"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    tests = json.loads((out / "lazy.json").read_text())["tests"]
+    (t,) = [t for t in tests if t["name"].endswith("double_speed")]
+    assert t["score"] == 1, t["output"]

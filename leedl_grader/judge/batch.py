@@ -108,7 +108,10 @@ def _init_judge(suite: Suite, options: JudgeOptions) -> None:
     global _JUDGE
     if multiprocessing.parent_process() is not None:
         stopping.quiet_child()
-    _import_in_background("torch._dynamo")
+    from .. import lazy_compiler
+
+    lazy_compiler.install()  # the judge's own optimizers and tracers need no compiler stack...
+    _import_in_background("torch._dynamo")  # ...but torch.optim's, which checks compare with, do
     chapter, checks, reference, data = suite.load()
     _JUDGE = Judge(chapter, checks, options, reference=reference, data=data, stubs=suite.stubs(chapter))
     _JUDGE.start()

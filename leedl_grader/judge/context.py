@@ -280,7 +280,14 @@ class Context(ContextProtocol):
             n *= 2
         s1, w1 = draw(n)
         base = judge_time(s1, w1)[0] / n
-        if first > give_up_ratio * base * 4:  # hopelessly slow: no need to time it further
+        if first > give_up_ratio * base * 4:  # hopeless, or a first call paying a lazy import?
+            sets, weights = draw(1)
+            bounds = bound(sets, weights)
+            _, want = judge_time(sets, weights)
+            t0 = time.perf_counter()
+            dt = student_time(sets, weights, want)
+            first = dt if on_cpu else time.perf_counter() - t0
+        if first > give_up_ratio * base * 4:  # hopelessly slow, twice: no need to time it further
             self.ratio = first / base
             return self.ratio
         rt = min(overhead() for _ in range(3))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy  # noqa: F401
 import torch
 
-from .. import codec
+from .. import codec, lazy_compiler
 from ..drivers import load_all
 from . import cgroup, policy, student, uid_mode
 from . import modes as sandbox
@@ -36,6 +36,7 @@ if len(sys.argv) > 3:  # the chapter's folder: its own drivers (public/drivers.p
 
     load_drivers(load_chapter(Path(sys.argv[3])))
 torch.set_num_threads(1)
+lazy_compiler.install()
 
 
 def _warm_up() -> None:
@@ -50,10 +51,6 @@ def _warm_up() -> None:
 
 
 _warm_up()
-# Everything imported so far is shared with every forked worker, copy-on-write. A collection in a
-# worker would walk (and so write to, and copy) every one of these objects: some 10 ms of CPU per
-# process. Frozen, the collector leaves them alone; what the worker makes itself is still collected.
-gc.freeze()
 
 
 def _monitor(req: dict, chan: socket.socket, status_w: int) -> None:
@@ -143,7 +140,16 @@ def _open_fds() -> list[int]:
         return list(range(3, 256))
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int, compiler_stack: bool = True) -> None:
+    """Serve spawn requests on ``control_fd``. ``compiler_stack``: import torch's compiler stack
+    now, once, for every worker (a class's grade); without it (one self-check), only a worker whose
+    code needs it pays for it (see :mod:`leedl_grader.lazy_compiler`)."""
+    if compiler_stack:
+        import torch._dynamo  # noqa: F401
+    # Everything imported so far is shared with every forked worker, copy-on-write. A collection in
+    # a worker would walk (and so write to, and copy) every one of these objects: some 10 ms of CPU
+    # per process. Frozen, the collector leaves them alone; what the worker makes is still collected.
+    gc.freeze()
     control = socket.socket(fileno=control_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the judge's to handle

@@ -84,7 +84,7 @@ class ZygoteProcess:
                 sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
                 from . import zygote
 
-                zygote.main(theirs.fileno())
+                zygote.main(theirs.fileno(), compiler_stack=False)  # one self-check
             finally:
                 os._exit(71)
         theirs.close()
