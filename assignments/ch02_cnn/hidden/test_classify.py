@@ -34,7 +34,7 @@ def _compare(ctx, name, x, dim, tol, what):
     assert_close(got, TORCH[name](x, dim=dim), what=what, **tol)
 
 
-@check("classify.softmax", points=1)
+@check("classify.softmax", points=2)
 def softmax_float64_last_dim(ctx):
     """Matches F.softmax over the last dim of a (5, 6) float64 tensor (default dim)."""
     x = randn(ctx.generator(), 5, 6, device=ctx.device, scale=3.0)
@@ -42,7 +42,7 @@ def softmax_float64_last_dim(ctx):
     assert_close(got, F.softmax(x, dim=-1), what="softmax(x)", **TOL64)
 
 
-@check("classify.softmax", points=1)
+@check("classify.softmax", points=2)
 def softmax_other_dims(ctx):
     """dim=0 and dim=1 of a (3, 4, 5) tensor."""
     x = randn(ctx.generator(), 3, 4, 5, device=ctx.device, scale=3.0)
@@ -50,14 +50,14 @@ def softmax_other_dims(ctx):
         _compare(ctx, "softmax", x, dim, TOL64, f"softmax(x, dim={dim}) for x of shape (3, 4, 5)")
 
 
-@check("classify.softmax", points=1)
+@check("classify.softmax", points=2)
 def softmax_float32_logits_1e4(ctx):
     """Finite and right for float32 logits of magnitude 1e4 (rows far apart)."""
     x = _huge_rows(ctx.generator(), ctx.device)
     _compare(ctx, "softmax", x, -1, TOL32_PROB, "softmax of float32 logits of magnitude 1e4")
 
 
-@check("classify.softmax", points=1)
+@check("classify.softmax", points=2)
 def softmax_gradient(ctx):
     """The gradient through softmax matches F.softmax's, for a random upstream gradient."""
     g = ctx.generator()
@@ -70,7 +70,7 @@ def softmax_gradient(ctx):
     assert_close(got["grads"][0], want, what="gradient of softmax with respect to the logits", **TOL64)
 
 
-@check("classify.log_softmax", points=1)
+@check("classify.log_softmax", points=2)
 def log_softmax_float64_dims(ctx):
     """Matches F.log_softmax on float64, over the last dim (default) and over dim=0."""
     x = randn(ctx.generator(), 4, 6, device=ctx.device, scale=3.0)
@@ -78,14 +78,14 @@ def log_softmax_float64_dims(ctx):
     _compare(ctx, "log_softmax", x, 0, TOL64, "log_softmax(x, dim=0) for x of shape (4, 6)")
 
 
-@check("classify.log_softmax", points=1)
+@check("classify.log_softmax", points=2)
 def log_softmax_float32_logits_1e4(ctx):
     """Finite and right (no −inf) for float32 logits of magnitude 1e4."""
     x = _huge_rows(ctx.generator(), ctx.device)
     _compare(ctx, "log_softmax", x, -1, TOL32_LOG, "log_softmax of float32 logits of magnitude 1e4")
 
 
-@check("classify.log_softmax", points=1)
+@check("classify.log_softmax", points=2)
 def log_softmax_gradient(ctx):
     """The gradient through log_softmax matches F.log_softmax's."""
     g = ctx.generator()
@@ -104,7 +104,7 @@ def _ce_case(g, device, n=None):
     return randn(g, n, k, device=device, scale=3.0), torch.randint(0, k, (n,), generator=g).to(device)
 
 
-@check("classify.cross_entropy", points=1)
+@check("classify.cross_entropy", points=2)
 def cross_entropy_float64_mean(ctx):
     """Matches F.cross_entropy (the mean over the batch) in float64, for two batch sizes."""
     g = ctx.generator()
@@ -114,7 +114,7 @@ def cross_entropy_float64_mean(ctx):
         assert_close(got, F.cross_entropy(logits, targets), what=f"cross_entropy of a batch of {n}", **TOL64)
 
 
-@check("classify.cross_entropy", points=1)
+@check("classify.cross_entropy", points=2)
 def cross_entropy_float32_logits_1e4(ctx):
     """Finite and right for float32 logits of magnitude 1e4."""
     g = ctx.generator()
@@ -125,7 +125,7 @@ def cross_entropy_float32_logits_1e4(ctx):
                  **TOL32_LOG)
 
 
-@check("classify.cross_entropy", points=1)
+@check("classify.cross_entropy", points=2)
 def cross_entropy_gradient(ctx):
     """The gradient with respect to the logits matches F.cross_entropy's: (softmax − one-hot)/N."""
     logits, targets = _ce_case(ctx.generator(), ctx.device)
@@ -136,7 +136,7 @@ def cross_entropy_gradient(ctx):
     assert_close(got["grads"][0], want, what="gradient of cross_entropy with respect to the logits", **TOL64)
 
 
-@check("classify.one_hot", points=1)
+@check("classify.one_hot", points=2)
 def one_hot_values_float32(ctx):
     """Float32 one-hot rows; num_classes larger than every target, so the width comes from it."""
     g = ctx.generator()
@@ -147,7 +147,7 @@ def one_hot_values_float32(ctx):
     assert_equal(got, want, what=f"one_hot(targets, {k})")
 
 
-@check("classify.one_hot", points=1)
+@check("classify.one_hot", points=2)
 def one_hot_batched_targets(ctx):
     """Targets of shape (2, 3) give (2, 3, num_classes)."""
     g = ctx.generator()

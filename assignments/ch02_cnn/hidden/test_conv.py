@@ -38,7 +38,7 @@ def _size_cases(g, dilations):
     return cases
 
 
-@check("conv.conv_output_size", points=1)
+@check("conv.conv_output_size", points=2)
 def output_size_stride_padding(ctx):
     """Matches nn.Conv1d's output length for strides 1–3 and paddings 0–2 (no dilation)."""
     for size, k, s, p, d in _size_cases(ctx.generator(), (1,)):
@@ -46,7 +46,7 @@ def output_size_stride_padding(ctx):
         assert_equal(got, _torch_size(size, k, s, p, d), what=f"conv_output_size({size}, {k}, stride={s}, padding={p})")
 
 
-@check("conv.conv_output_size", points=1)
+@check("conv.conv_output_size", points=2)
 def output_size_dilation(ctx):
     """Matches nn.Conv1d's output length with dilation 2 and 3, passed by keyword."""
     for size, k, s, p, d in _size_cases(ctx.generator(), (2, 3)):
@@ -58,7 +58,7 @@ def output_size_dilation(ctx):
 # ------------------------------------------------------------------------------------ zero_pad2d
 
 
-@check("conv.zero_pad2d", points=1)
+@check("conv.zero_pad2d", points=2)
 def zero_pad_int(ctx):
     """An int padding pads all four sides: equals F.pad exactly (float64, batch of 2)."""
     g = ctx.generator()
@@ -68,7 +68,7 @@ def zero_pad_int(ctx):
     assert_equal(got, F.pad(x, (p, p, p, p)), what=f"zero_pad2d(x, {p})")
 
 
-@check("conv.zero_pad2d", points=1)
+@check("conv.zero_pad2d", points=2)
 def zero_pad_tuple_non_square(ctx):
     """(pad_h, pad_w) with pad_h ≠ pad_w: rows above/below and columns left/right differ."""
     g = ctx.generator()
@@ -81,7 +81,7 @@ def zero_pad_tuple_non_square(ctx):
     assert_equal(got, want, what=f"zero_pad2d(x, {pad}) on x of shape {tuple(x.shape)}")
 
 
-@check("conv.zero_pad2d", points=1)
+@check("conv.zero_pad2d", points=2)
 def zero_pad_gradient_and_dtype(ctx):
     """The gradient is the centre of the upstream gradient; float32 stays float32; x unchanged."""
     g = ctx.generator()
@@ -139,14 +139,14 @@ def _gradients(ctx, target, x, weight, b, stride, padding, label):
                             names=names, **TOL64)
 
 
-@check("conv.conv2d_naive", points=1)
+@check("conv.conv2d_naive", points=2)
 def naive_stride1_no_padding(ctx):
     """Matches F.conv2d with stride 1 and no padding (float64, batch of 2–3, bias)."""
     x, w, b = _case(ctx.generator(), ctx.device)
     _values(ctx, "conv.conv2d_naive", x, w, b, 1, 0, TOL64, "conv2d_naive")
 
 
-@check("conv.conv2d_naive", points=1)
+@check("conv.conv2d_naive", points=2)
 def naive_stride_and_padding(ctx):
     """Matches F.conv2d with stride 2 and padding 1 together, a non-square kernel and input."""
     g = ctx.generator()
@@ -156,21 +156,21 @@ def naive_stride_and_padding(ctx):
     _values(ctx, "conv.conv2d_naive", x, w, b, 3, 2, TOL64, "conv2d_naive without bias")
 
 
-@check("conv.conv2d_naive", points=1)
+@check("conv.conv2d_naive", points=2)
 def naive_gradients(ctx):
     """Gradients with respect to x, weight and bias match F.conv2d's (stride 2, padding 1)."""
     x, w, b = _case(ctx.generator(), ctx.device, kh=3, kw=2)
     _gradients(ctx, "conv.conv2d_naive", x, w, b, 2, 1, "conv2d_naive")
 
 
-@check("conv.conv2d", points=1)
+@check("conv.conv2d", points=2)
 def conv_stride1_no_padding(ctx):
     """Matches F.conv2d with stride 1 and no padding (float64, batch of 2–3, bias)."""
     x, w, b = _case(ctx.generator(), ctx.device)
     _values(ctx, "conv.conv2d", x, w, b, 1, 0, TOL64, "conv2d")
 
 
-@check("conv.conv2d", points=1)
+@check("conv.conv2d", points=2)
 def conv_stride_and_padding(ctx):
     """Stride and padding together (stride 2 / padding 1 and stride 3 / padding 2)."""
     g = ctx.generator()
@@ -180,7 +180,7 @@ def conv_stride_and_padding(ctx):
     _values(ctx, "conv.conv2d", x, w, b, 3, 2, TOL64, "conv2d")
 
 
-@check("conv.conv2d", points=1)
+@check("conv.conv2d", points=2)
 def conv_non_square_kernel(ctx):
     """A kh ≠ kw kernel on an H ≠ W input, with padding."""
     g = ctx.generator()
@@ -189,7 +189,7 @@ def conv_non_square_kernel(ctx):
     _values(ctx, "conv.conv2d", x, w, b, 1, 1, TOL64, f"conv2d with a {tuple(w.shape[2:])} kernel")
 
 
-@check("conv.conv2d", points=1)
+@check("conv.conv2d", points=2)
 def conv_batch_float32_no_bias(ctx):
     """A batch of 5 in float32 without bias: stays float32, each sample convolved on its own."""
     x, w, b = _case(ctx.generator(), ctx.device, dtype=F32, n=5, bias=False)
@@ -197,7 +197,7 @@ def conv_batch_float32_no_bias(ctx):
     assert_close_at(got, F.conv2d(x, w, None, padding=1), what="conv2d of a float32 batch of 5", **TOL32)
 
 
-@check("conv.conv2d", points=1)
+@check("conv.conv2d", points=2)
 def conv_noncontiguous_inputs(ctx):
     """x and weight as non-contiguous views (last two axes stored swapped), with gradients."""
     x, w, b = _case(ctx.generator(), ctx.device, kh=3, kw=2)
@@ -214,7 +214,7 @@ def conv_noncontiguous_inputs(ctx):
         assert_close_at(got["grads"][i], want, what=f"{what}: gradient with respect to {name}", names=names, **TOL64)
 
 
-@check("conv.conv2d", points=2)
+@check("conv.conv2d", points=4)
 def conv_gradients(ctx):
     """Gradients with respect to x, weight and bias match F.conv2d's (stride 2, padding 1)."""
     x, w, b = _case(ctx.generator(), ctx.device, kh=3, kw=2)
@@ -231,7 +231,7 @@ SPEED_SHAPE = dict(x=(4, 3, 32, 32), weight=(8, 3, 3, 3), stride=1, padding=1)
 SPEED_BAND = 10.0
 
 
-@check("conv.conv2d", points=2, kind="speed", timeout=60)
+@check("conv.conv2d", points=4, kind="speed", timeout=60)
 def conv_speed(ctx):
     """About as fast as a vectorized convolution (a Python loop over positions is not)."""
     g = ctx.generator()
@@ -284,7 +284,7 @@ def _brute_receptive_field(layers):
     return int(nz.max() - nz.min() + 1)
 
 
-@check("conv.receptive_field", points=1)
+@check("conv.receptive_field", points=2)
 def receptive_field_strided_stack(ctx):
     """Stacks of 3–5 layers whose strides widen what later neurons see."""
     g = ctx.generator()
@@ -294,7 +294,7 @@ def receptive_field_strided_stack(ctx):
         assert_equal(got, _brute_receptive_field(layers), what=f"receptive_field({layers})")
 
 
-@check("conv.receptive_field", points=1)
+@check("conv.receptive_field", points=2)
 def receptive_field_small(ctx):
     """One layer, stride-1 stacks and the empty stack (1: a neuron of the input sees itself)."""
     g = ctx.generator()
@@ -308,7 +308,7 @@ def receptive_field_small(ctx):
 # ----------------------------------------------------------------------------- parameter counts
 
 
-@check("conv.conv_param_count", points=1)
+@check("conv.conv_param_count", points=2)
 def conv_param_count_matches_conv2d(ctx):
     """Equals the parameter count of nn.Conv2d, with and without bias."""
     g = ctx.generator()
@@ -319,7 +319,7 @@ def conv_param_count_matches_conv2d(ctx):
         assert_equal(got, want, what=f"conv_param_count({c}, {o}, {k}, bias={bias})")
 
 
-@check("conv.fc_param_count", points=1)
+@check("conv.fc_param_count", points=2)
 def fc_param_count_matches_linear(ctx):
     """Equals the parameter count of nn.Linear, with and without bias (in ≠ out)."""
     g = ctx.generator()

@@ -21,7 +21,7 @@ POOL_OPS = {"aten::max_pool2d", "aten::max_pool2d_with_indices", "aten::avg_pool
 LINEAR_OPS = {"aten::addmm", "aten::mm", "aten::matmul", "aten::linear", "aten::bmm"}
 
 
-@check("digits.DigitCNN", points=1)
+@check("digits.DigitCNN", points=2)
 def digitcnn_output_shape(ctx):
     """DigitCNN() maps (N, 1, 8, 8) float32 to (N, 10) float32 logits, N = 1 included."""
     g = ctx.generator()
@@ -34,7 +34,7 @@ def digitcnn_output_shape(ctx):
         expect(bool(torch.isfinite(out).all()), "DigitCNN gives non-finite logits on inputs in [0, 1]")
 
 
-@check("digits.DigitCNN", points=1)
+@check("digits.DigitCNN", points=2)
 def digitcnn_has_conv_pool_linear(ctx):
     """The network has at least one convolution, one pooling and one fully connected layer."""
     g = ctx.generator()
@@ -102,7 +102,7 @@ def accuracy(out, y, what):
     return float((out.cpu().argmax(1) == y).double().mean())
 
 
-@check("digits.train_digits", points=4, timeout=TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
+@check("digits.train_digits", points=16, timeout=TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def digits_test_accuracy(ctx):
     """Test-split accuracy (and on a perturbed copy): full points at ≥ 0.96, none at ≤ 0.80."""
     g = ctx.generator()

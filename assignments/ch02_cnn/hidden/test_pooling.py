@@ -42,7 +42,7 @@ def _gradient(ctx, name, x, k, stride):
 # another order costs a few ulps, hence the shared TOL64 (1e-12).
 
 
-@check("pooling.max_pool2d", points=1)
+@check("pooling.max_pool2d", points=2)
 def max_pool_default_stride(ctx):
     """stride omitted means stride = kernel_size (2 and 3, sides not multiples of k)."""
     g = ctx.generator()
@@ -51,7 +51,7 @@ def max_pool_default_stride(ctx):
         _values(ctx, "max_pool2d", x, k)
 
 
-@check("pooling.max_pool2d", points=1)
+@check("pooling.max_pool2d", points=2)
 def max_pool_explicit_stride(ctx):
     """Overlapping windows (stride < k) and gaps between windows (stride > k)."""
     g = ctx.generator()
@@ -60,7 +60,7 @@ def max_pool_explicit_stride(ctx):
     _values(ctx, "max_pool2d", x, 2, 3)
 
 
-@check("pooling.max_pool2d", points=1)
+@check("pooling.max_pool2d", points=2)
 def max_pool_negative_windows(ctx):
     """Every value negative: the maximum of a window is negative too (float32)."""
     g = ctx.generator()
@@ -68,14 +68,14 @@ def max_pool_negative_windows(ctx):
     _values(ctx, "max_pool2d", x, 2, tol=TOL32, what="max_pool2d(x, 2) on an all-negative float32 x")
 
 
-@check("pooling.max_pool2d", points=1)
+@check("pooling.max_pool2d", points=2)
 def max_pool_gradient(ctx):
     """The gradient reaches each window's maximum (overlapping windows add up)."""
     x = _x(ctx.generator(), ctx.device)
     _gradient(ctx, "max_pool2d", x, 3, 2)
 
 
-@check("pooling.avg_pool2d", points=1)
+@check("pooling.avg_pool2d", points=2)
 def avg_pool_default_stride(ctx):
     """stride omitted means stride = kernel_size (2 and 3, sides not multiples of k)."""
     g = ctx.generator()
@@ -84,7 +84,7 @@ def avg_pool_default_stride(ctx):
         _values(ctx, "avg_pool2d", x, k)
 
 
-@check("pooling.avg_pool2d", points=1)
+@check("pooling.avg_pool2d", points=2)
 def avg_pool_explicit_stride_float32(ctx):
     """Overlapping windows (stride 1) and gaps (stride 3 > k = 2), float32 kept."""
     g = ctx.generator()
@@ -93,7 +93,7 @@ def avg_pool_explicit_stride_float32(ctx):
     _values(ctx, "avg_pool2d", x, 2, 3, tol=TOL32)
 
 
-@check("pooling.avg_pool2d", points=1)
+@check("pooling.avg_pool2d", points=2)
 def avg_pool_gradient(ctx):
     """Each window spreads its upstream gradient evenly over its k² inputs."""
     x = _x(ctx.generator(), ctx.device)

@@ -45,7 +45,7 @@ def _sdp(q, k):
     return q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
 
 
-@check("attention.scaled_dot_product_scores", points=1)
+@check("attention.scaled_dot_product_scores", points=2)
 def scores_float64_batched(ctx):
     """Leading dims (2, 3), Lq ≠ Lk ≠ d, float64: q·kᵀ/√d."""
     q, k, _ = _qkv(ctx.generator(), ctx.device)
@@ -53,7 +53,7 @@ def scores_float64_batched(ctx):
           what=f"scores for q {tuple(q.shape)}, k {tuple(k.shape)}", tol=TOL64)
 
 
-@check("attention.scaled_dot_product_scores", points=1)
+@check("attention.scaled_dot_product_scores", points=2)
 def scores_float32_unbatched(ctx):
     """2-D float32 inputs (no batch dims) stay float32."""
     q, k, _ = _qkv(ctx.generator(), ctx.device, lead=(), dtype=F32)
@@ -61,7 +61,7 @@ def scores_float32_unbatched(ctx):
           tol=TOL32)
 
 
-@check("attention.scaled_dot_product_scores", points=1)
+@check("attention.scaled_dot_product_scores", points=2)
 def scores_gradients(ctx):
     """Gradients with respect to q and k."""
     g = ctx.generator()
@@ -75,7 +75,7 @@ def scores_gradients(ctx):
         close(got["grads"][i], want[i], what=f"gradient with respect to {name}", tol=TOL64)
 
 
-@check("attention.scaled_dot_product_scores", points=1)
+@check("attention.scaled_dot_product_scores", points=2)
 def scores_noncontiguous_inputs_unchanged(ctx):
     """Non-contiguous q and k (transposed storage) give the same scores; the inputs are unchanged."""
     q, k, _ = _qkv(ctx.generator(), ctx.device, lead=(3,))
@@ -104,7 +104,7 @@ def _additive(q, k, w_q, w_k, v):
     return torch.einsum("...ijh,h->...ij", torch.tanh(a[..., :, None, :] + b[..., None, :, :]), v)
 
 
-@check("attention.additive_scores", points=1)
+@check("attention.additive_scores", points=2)
 def additive_float64_batched(ctx):
     """A batch of 2, Lq ≠ Lk and dq ≠ dk ≠ h, float64."""
     args = _additive_case(ctx.generator(), ctx.device)
@@ -112,7 +112,7 @@ def additive_float64_batched(ctx):
           what=f"additive scores for q {tuple(args[0].shape)}, k {tuple(args[1].shape)}", tol=TOL64)
 
 
-@check("attention.additive_scores", points=1)
+@check("attention.additive_scores", points=2)
 def additive_leading_dims_float32(ctx):
     """Two leading dims (2, 3) in float32, and a 2-D call: the scores broadcast like matmul."""
     g = ctx.generator()
@@ -124,7 +124,7 @@ def additive_leading_dims_float32(ctx):
           tol=TOL32)
 
 
-@check("attention.additive_scores", points=1)
+@check("attention.additive_scores", points=2)
 def additive_gradients(ctx):
     """Gradients with respect to q, k, W_q, W_k and v."""
     g = ctx.generator()
@@ -138,7 +138,7 @@ def additive_gradients(ctx):
         close(got["grads"][i], want[i], what=f"gradient with respect to {name}", tol=TOL64)
 
 
-@check("attention.additive_scores", points=1)
+@check("attention.additive_scores", points=2)
 def additive_inputs_unchanged(ctx):
     """Non-contiguous q and w_q work; no input is modified."""
     args = _additive_case(ctx.generator(), ctx.device)
@@ -155,7 +155,7 @@ def _scores(g, device, n=2, h=3, lq=5, lk=7, dtype=F64, scale=2.0):
     return randn(g, n, h, lq, lk, dtype=dtype, device=device, scale=scale)
 
 
-@check("attention.masked_softmax", points=1)
+@check("attention.masked_softmax", points=2)
 def softmax_without_mask(ctx):
     """mask=None (and omitted): a softmax over the last dim, float64, leading dims (2, 3)."""
     s = _scores(ctx.generator(), ctx.device)
@@ -164,7 +164,7 @@ def softmax_without_mask(ctx):
           tol=TOL64)
 
 
-@check("attention.masked_softmax", points=1)
+@check("attention.masked_softmax", points=2)
 def softmax_every_mask_kind(ctx):
     """(Lq, Lk), (N, 1, 1, Lk) and (N, heads, Lq, Lk) masks, and a causal one: masked entries exactly 0."""
     g = ctx.generator()
@@ -177,7 +177,7 @@ def softmax_every_mask_kind(ctx):
                    f"masked_softmax with {name}: masked entries must be exactly 0")
 
 
-@check("attention.masked_softmax", points=1)
+@check("attention.masked_softmax", points=2)
 def softmax_row_with_nothing_to_attend(ctx):
     """A query row whose mask is all False is all zeros (never NaN); the other rows are unaffected."""
     g = ctx.generator()
@@ -193,7 +193,7 @@ def softmax_row_with_nothing_to_attend(ctx):
           what="masked_softmax with a broadcast mask whose first row is empty", tol=TOL64)
 
 
-@check("attention.masked_softmax", points=1)
+@check("attention.masked_softmax", points=2)
 def softmax_float32_large_scores(ctx):
     """float32 scores of magnitude ~300 (exp would overflow without the max shift), masked."""
     g = ctx.generator()
@@ -205,7 +205,7 @@ def softmax_float32_large_scores(ctx):
           tol=dict(rtol=2e-4, atol=1e-6))
 
 
-@check("attention.masked_softmax", points=1)
+@check("attention.masked_softmax", points=2)
 def softmax_gradient_with_masks(ctx):
     """Gradient through the masked softmax (an empty row included): right values, no NaN."""
     g = ctx.generator()
@@ -219,7 +219,7 @@ def softmax_gradient_with_masks(ctx):
     close(got["grads"][0], want, what="gradient of masked_softmax with respect to the scores", tol=TOL64)
 
 
-@check("attention.masked_softmax", points=1)
+@check("attention.masked_softmax", points=2)
 def softmax_inputs_unchanged(ctx):
     """Neither the scores nor the mask are modified; non-contiguous scores work."""
     g = ctx.generator()
@@ -249,7 +249,7 @@ def _check_attention(ctx, target, args, want_out, want_w, what, tol):
     close(out, want_out, what=f"{what}: output", tol=tol)
 
 
-@check("attention.attention", points=1)
+@check("attention.attention", points=2)
 def attention_matches_sdpa(ctx):
     """Leading dims (2, 3), Lq ≠ Lk, d ≠ dv, float64, no mask: matches F.scaled_dot_product_attention."""
     q, k, v = _qkv(ctx.generator(), ctx.device)
@@ -257,7 +257,7 @@ def attention_matches_sdpa(ctx):
                      "attention(q, k, v)", TOL64)
 
 
-@check("attention.attention", points=1)
+@check("attention.attention", points=2)
 def attention_every_mask_kind(ctx):
     """Every kind of mask, square and rectangular, against F.scaled_dot_product_attention."""
     g = ctx.generator()
@@ -268,7 +268,7 @@ def attention_every_mask_kind(ctx):
                              attention_ref(q, k, v, m)[1], f"attention with {name}", TOL64)
 
 
-@check("attention.attention", points=1)
+@check("attention.attention", points=2)
 def attention_row_with_nothing_to_attend(ctx):
     """A query with nothing to attend to gets zero weights and a zero output, never NaN."""
     g = ctx.generator()
@@ -280,7 +280,7 @@ def attention_row_with_nothing_to_attend(ctx):
                      "attention with a query that attends to nothing", TOL64)
 
 
-@check("attention.attention", points=1)
+@check("attention.attention", points=2)
 def attention_float32_unbatched(ctx):
     """2-D float32 q, k, v with a causal mask: float32 in, float32 out."""
     q, k, v = _qkv(ctx.generator(), ctx.device, lead=(), dtype=F32, lq=6, lk=6)
@@ -289,7 +289,7 @@ def attention_float32_unbatched(ctx):
                      "attention of 2-D float32 inputs", TOL32)
 
 
-@check("attention.attention", points=1)
+@check("attention.attention", points=2)
 def attention_gradients(ctx):
     """Gradients with respect to q, k and v, through both the output and the weights."""
     g = ctx.generator()
@@ -305,7 +305,7 @@ def attention_gradients(ctx):
         close(got["grads"][i], want[i], what=f"gradient with respect to {name}", tol=TOL64)
 
 
-@check("attention.attention", points=1)
+@check("attention.attention", points=2)
 def attention_noncontiguous_inputs_unchanged(ctx):
     """Non-contiguous q, k, v give the same result; the inputs and the mask are unchanged."""
     g = ctx.generator()
@@ -329,7 +329,7 @@ SPEED_SHAPE = dict(n=1, heads=16, length=64, d=8)
 SPEED_BAND = 3.5
 
 
-@check("attention.attention", points=2, kind="speed", timeout=60)
+@check("attention.attention", points=3, kind="speed", timeout=60)
 def attention_speed(ctx):
     """About as fast as a vectorized attention (a Python loop over heads or queries is not)."""
     g = ctx.generator()
@@ -365,7 +365,7 @@ def _self_ref(x, w_q, w_k, w_v, mask=None):
     return attention_ref(x @ w_q, x @ w_k, x @ w_v, mask)
 
 
-@check("attention.self_attention", points=1)
+@check("attention.self_attention", points=2)
 def self_attention_batched(ctx):
     """A batch of 2, d_model ≠ d_k ≠ d_v, float64, without a mask and with a causal one."""
     g = ctx.generator()
@@ -376,7 +376,7 @@ def self_attention_batched(ctx):
         _check_attention(ctx, "attention.self_attention", args, want[0], want[1], f"self_attention with {name}", TOL64)
 
 
-@check("attention.self_attention", points=1)
+@check("attention.self_attention", points=2)
 def self_attention_masks_and_empty_row(ctx):
     """Padding and per-head masks (leading dims (2, 3)) and a query row with nothing to attend to."""
     g = ctx.generator()
@@ -390,7 +390,7 @@ def self_attention_masks_and_empty_row(ctx):
                          TOL64)
 
 
-@check("attention.self_attention", points=1)
+@check("attention.self_attention", points=2)
 def self_attention_float32_unbatched(ctx):
     """A 2-D float32 sequence: float32 out."""
     x, ws = _self_case(ctx.generator(), ctx.device, lead=(), dtype=F32)
@@ -399,7 +399,7 @@ def self_attention_float32_unbatched(ctx):
                      TOL32)
 
 
-@check("attention.self_attention", points=1)
+@check("attention.self_attention", points=2)
 def self_attention_gradients(ctx):
     """Gradients with respect to x, W_q, W_k and W_v (a causal mask); inputs unchanged."""
     g = ctx.generator()

@@ -20,7 +20,7 @@ def _bool_cpu(got, what):
     expect(got.dtype == torch.bool, f"{what}: dtype {got.dtype}, expected torch.bool")
 
 
-@check("masks.causal_mask", points=1)
+@check("masks.causal_mask", points=2)
 def causal_values(ctx):
     """Several lengths, 1 included: True exactly on and below the diagonal, bool, on the CPU."""
     g = ctx.generator()
@@ -31,7 +31,7 @@ def causal_values(ctx):
         close(got, j <= i, what=f"causal_mask({length})", tol=EXACT)
 
 
-@check("masks.causal_mask", points=1)
+@check("masks.causal_mask", points=2)
 def causal_is_usable_by_attention(ctx):
     """Query i (a row) sees keys j ≤ i: row 0 sees only key 0, the last row sees everything."""
     length = randint(ctx.generator(), 5, 9)
@@ -42,7 +42,7 @@ def causal_is_usable_by_attention(ctx):
     expect(bool(got[-1].all()), "the last query must see every key")
 
 
-@check("masks.truncated_mask", points=1)
+@check("masks.truncated_mask", points=2)
 def truncated_values(ctx):
     """True exactly where |i − j| ≤ window, for windows 0, 1..3 and ≥ length − 1."""
     g = ctx.generator()
@@ -54,7 +54,7 @@ def truncated_values(ctx):
         close(got, (i - j).abs() <= window, what=f"truncated_mask({length}, {window})", tol=EXACT)
 
 
-@check("masks.truncated_mask", points=1)
+@check("masks.truncated_mask", points=2)
 def truncated_is_symmetric_band(ctx):
     """The band reaches ``window`` positions on both sides (past and future), not one."""
     length, window = randint(ctx.generator(), 9, 12), 2
@@ -76,7 +76,7 @@ def _adjacency(g, n, device, loops=False):
     return a.to(device)
 
 
-@check("masks.graph_mask", points=1)
+@check("masks.graph_mask", points=2)
 def graph_with_self_loops(ctx):
     """A directed graph used as given, plus the diagonal (self_loops defaults to True)."""
     g = ctx.generator()
@@ -87,7 +87,7 @@ def graph_with_self_loops(ctx):
     close(got, want, what="graph_mask(adjacency)", tol=EXACT)
 
 
-@check("masks.graph_mask", points=1)
+@check("masks.graph_mask", points=2)
 def graph_without_self_loops(ctx):
     """self_loops=False: exactly the adjacency (its own self-loops kept, none added)."""
     g = ctx.generator()
@@ -98,7 +98,7 @@ def graph_without_self_loops(ctx):
         close(got, a, what="graph_mask(adjacency, self_loops=False)", tol=EXACT)
 
 
-@check("masks.graph_mask", points=1)
+@check("masks.graph_mask", points=2)
 def graph_adjacency_unchanged(ctx):
     """The adjacency passed in is not modified; the mask is a new tensor on its device."""
     g = ctx.generator()

@@ -37,14 +37,14 @@ def _compare(ctx, mha, spec, x, mask, what, tol):
     close(out, want_out.detach(), what=f"{what}: output", tol=tol)
 
 
-@check(TARGET, points=1)
+@check(TARGET, points=2)
 def mhsa_matches_torch_no_mask(ctx):
     """3 sequences, 3 heads, float64, no mask: output and per-head weights match torch."""
     mha, spec, x = _setup(ctx.generator(), ctx.device)
     _compare(ctx, mha, spec, x, None, "MultiHeadSelfAttention(x)", TOL64)
 
 
-@check(TARGET, points=1)
+@check(TARGET, points=2)
 def mhsa_every_mask_kind(ctx):
     """Causal (L, L), padding (N, 1, 1, L) and per-head (N, heads, L, L) masks (True = may attend)."""
     g = ctx.generator()
@@ -56,7 +56,7 @@ def mhsa_every_mask_kind(ctx):
         _compare(ctx, mha, spec, x, m, f"MultiHeadSelfAttention with {name}", TOL64)
 
 
-@check(TARGET, points=1)
+@check(TARGET, points=2)
 def mhsa_row_with_nothing_to_attend(ctx):
     """A query that attends to nothing: zero weights in every head, output = out_proj's bias
     (torch gives NaN there); every other row as torch."""
@@ -74,7 +74,7 @@ def mhsa_row_with_nothing_to_attend(ctx):
     close(out, want_out, what="output with a query that attends to nothing", tol=TOL64)
 
 
-@check(TARGET, points=1)
+@check(TARGET, points=2)
 def mhsa_float32_without_bias(ctx):
     """float32, bias=False, 2 sequences of 8 with 2 heads of 6, a causal mask."""
     g = ctx.generator()
@@ -83,7 +83,7 @@ def mhsa_float32_without_bias(ctx):
     _compare(ctx, mha, spec, x, causal(8, device=ctx.device), "float32 MultiHeadSelfAttention(bias=False)", TOL32)
 
 
-@check(TARGET, points=1)
+@check(TARGET, points=2)
 def mhsa_gradients(ctx):
     """Gradients with respect to x and every projection's weight and bias (a padding mask)."""
     g = ctx.generator()
@@ -107,7 +107,7 @@ def mhsa_gradients(ctx):
         close(pg[name], gw, what=f"gradient with respect to {name}", tol=TOL64)
 
 
-@check(TARGET, points=1)
+@check(TARGET, points=2)
 def mhsa_noncontiguous_input_unchanged(ctx):
     """A non-contiguous x gives the same result; x and the mask are not modified."""
     g = ctx.generator()
@@ -130,7 +130,7 @@ SPEED = dict(n=1, heads=16, d_head=4, length=64)
 SPEED_BAND = 3.0
 
 
-@check(TARGET, points=2, kind="speed", timeout=60)
+@check(TARGET, points=3, kind="speed", timeout=60)
 def mhsa_speed(ctx):
     """About as fast as nn.MultiheadAttention (a Python loop over heads or queries is not)."""
     g = ctx.generator()

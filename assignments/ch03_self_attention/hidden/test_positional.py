@@ -22,7 +22,7 @@ def _pe(max_len, d_model):
     return pe.reshape(max_len, d_model).float()
 
 
-@check("positional.sinusoidal_positional_encoding", points=1)
+@check("positional.sinusoidal_positional_encoding", points=2)
 def pe_values(ctx):
     """Two sizes (a long and a short one), float32 on the CPU."""
     g = ctx.generator()
@@ -31,7 +31,7 @@ def pe_values(ctx):
         close(got, _pe(max_len, d_model), what=f"sinusoidal_positional_encoding({max_len}, {d_model})", tol=TOL)
 
 
-@check("positional.sinusoidal_positional_encoding", points=1)
+@check("positional.sinusoidal_positional_encoding", points=2)
 def pe_frequencies_of_late_columns(ctx):
     """The last columns (slowest waves) at late positions: where an exponent of i, not 2i, shows most."""
     g = ctx.generator()
@@ -43,7 +43,7 @@ def pe_frequencies_of_late_columns(ctx):
     close(got[:, d_model // 2 :], want[:, d_model // 2 :], what="the second half of the columns", tol=TOL)
 
 
-@check("positional.sinusoidal_positional_encoding", points=1)
+@check("positional.sinusoidal_positional_encoding", points=2)
 def pe_dtype_and_first_row(ctx):
     """float32 (not float64), on the CPU; position 0 is [0, 1, 0, 1, ...]."""
     d_model = 2 * randint(ctx.generator(), 3, 6)

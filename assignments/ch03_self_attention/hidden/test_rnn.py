@@ -28,7 +28,7 @@ def _inputs(g, device, n, length, d_in, d_h, dirs=1, dtype=F64):
     return randn(g, n, length, d_in, dtype=dtype, device=device), randn(g, dirs, n, d_h, dtype=dtype, device=device)
 
 
-@check("rnn.rnn_forward", points=1)
+@check("rnn.rnn_forward", points=2)
 def rnn_matches_torch(ctx):
     """A batch of 3 sequences of 5 (d_in ≠ d_h), float64: every h_t and h_last."""
     g = ctx.generator()
@@ -41,7 +41,7 @@ def rnn_matches_torch(ctx):
     close(got[1], want_h[0].detach(), what="h_last (N, d_h)", tol=TOL64)
 
 
-@check("rnn.rnn_forward", points=1)
+@check("rnn.rnn_forward", points=2)
 def rnn_float32_single_and_long(ctx):
     """float32: one sequence of 9, and a batch of 4 sequences of length 1."""
     g = ctx.generator()
@@ -55,7 +55,7 @@ def rnn_float32_single_and_long(ctx):
         close(got[1], want_h[0].detach(), what=f"h_last for {n} sequence(s) of {length}, float32", tol=TOL32)
 
 
-@check("rnn.rnn_forward", points=1)
+@check("rnn.rnn_forward", points=2)
 def rnn_gradients(ctx):
     """Gradients with respect to x, h0 and the four parameters (through outputs and h_last)."""
     g = ctx.generator()
@@ -75,7 +75,7 @@ def rnn_gradients(ctx):
         close(got["grads"][i], want[i], what=f"gradient with respect to {name}", tol=TOL64)
 
 
-@check("rnn.rnn_forward", points=1)
+@check("rnn.rnn_forward", points=2)
 def rnn_inputs_unchanged(ctx):
     """x (non-contiguous too) and h0 are not modified."""
     g = ctx.generator()
@@ -89,7 +89,7 @@ def rnn_inputs_unchanged(ctx):
     close(got["out"][0], want_out.detach(), what="outputs for a non-contiguous x and w_ih", tol=TOL64)
 
 
-@check("rnn.birnn_forward", points=1)
+@check("rnn.birnn_forward", points=2)
 def birnn_matches_torch(ctx):
     """A batch of 3 sequences of 5, float64: [forward h_t, backward h_t] at every t."""
     g = ctx.generator()
@@ -99,7 +99,7 @@ def birnn_matches_torch(ctx):
     close(got, rnn(x, h0)[0].detach(), what="outputs (N, L, 2·d_h)", tol=TOL64)
 
 
-@check("rnn.birnn_forward", points=1)
+@check("rnn.birnn_forward", points=2)
 def birnn_float32_single(ctx):
     """float32, one sequence of 7 and a batch of 2 of length 1."""
     g = ctx.generator()
@@ -110,7 +110,7 @@ def birnn_float32_single(ctx):
         close(got, rnn(x, h0)[0].detach(), what=f"outputs for {n} sequence(s) of {length}, float32", tol=TOL32)
 
 
-@check("rnn.birnn_forward", points=1)
+@check("rnn.birnn_forward", points=2)
 def birnn_gradients(ctx):
     """Gradients with respect to x and both initial states; inputs unchanged."""
     g = ctx.generator()

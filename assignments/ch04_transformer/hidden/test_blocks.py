@@ -81,25 +81,25 @@ def _encoder(ctx, dtype, what, mask_kind):
     _compare(ctx, "TransformerEncoderBlock", got, want.detach(), [gx], layer, what, dtype)
 
 
-@check("blocks.TransformerEncoderBlock", points=1.5)
+@check("blocks.TransformerEncoderBlock", points=3)
 def encoder_matches_torch_float64(ctx):
     """Matches nn.TransformerEncoderLayer (copied weights, no mask), float64, with every gradient."""
     _encoder(ctx, "float64", "float64, no mask", None)
 
 
-@check("blocks.TransformerEncoderBlock", points=1)
+@check("blocks.TransformerEncoderBlock", points=2)
 def encoder_matches_torch_float32_with_mask(ctx):
     """Matches torch with an (L, L) mask (True = may attend, torch's src_mask = ~mask), float32."""
     _encoder(ctx, "float32", "float32, (L, L) mask", "2d")
 
 
-@check("blocks.TransformerEncoderBlock", points=1)
+@check("blocks.TransformerEncoderBlock", points=2)
 def encoder_padding_mask(ctx):
     """An (N, 1, L) padding mask matches torch's src_key_padding_mask = ~mask, float64."""
     _encoder(ctx, "float64", "float64, (N, 1, L) padding mask", "padding")
 
 
-@check("blocks.TransformerEncoderBlock", points=0.5)
+@check("blocks.TransformerEncoderBlock", points=1)
 def encoder_per_sample_mask(ctx):
     """An (N, L, L) mask, one per sequence, the same for every head, float64."""
     _encoder(ctx, "float64", "float64, (N, L, L) mask", "per_sample")
@@ -109,7 +109,7 @@ SPEED = dict(d_model=128, heads=8, d_ff=256, n=8, seq=128)  # enough heads and l
 SPEED_BAND = 6.0  # a loop-free block takes 1–3× torch's layer; a loop over heads or positions far more
 
 
-@check("blocks.TransformerEncoderBlock", points=1, kind="speed", timeout=180)  # up to three timings
+@check("blocks.TransformerEncoderBlock", points=2, kind="speed", timeout=180)  # up to three timings
 def encoder_speed(ctx):
     """About as fast as nn.TransformerEncoderLayer (no Python loop over heads or positions)."""
     g = ctx.generator()
@@ -172,26 +172,26 @@ def _decoder(ctx, dtype, what, self_mask="causal", memory_mask=None):
     _compare(ctx, "TransformerDecoderBlock", got, want.detach(), [gy, gm], layer, what, dtype, names=("y", "memory"))
 
 
-@check("blocks.TransformerDecoderBlock", points=1.5)
+@check("blocks.TransformerDecoderBlock", points=3)
 def decoder_matches_torch_causal_float64(ctx):
     """Matches nn.TransformerDecoderLayer with a causal self_mask, float64; gradients of y, memory
     and every parameter (the memory feeds the keys and values of the cross attention)."""
     _decoder(ctx, "float64", "float64, causal")
 
 
-@check("blocks.TransformerDecoderBlock", points=1)
+@check("blocks.TransformerDecoderBlock", points=2)
 def decoder_matches_torch_float32_memory_mask(ctx):
     """Causal self_mask and a (T, S) memory_mask (torch's memory_mask = ~memory_mask), float32."""
     _decoder(ctx, "float32", "float32, causal + (T, S) memory mask", memory_mask="2d")
 
 
-@check("blocks.TransformerDecoderBlock", points=1)
+@check("blocks.TransformerDecoderBlock", points=2)
 def decoder_memory_padding_mask(ctx):
     """An (N, 1, S) memory padding mask matches torch's memory_key_padding_mask, float64."""
     _decoder(ctx, "float64", "float64, causal + (N, 1, S) memory padding", memory_mask="padding")
 
 
-@check("blocks.TransformerDecoderBlock", points=0.5)
+@check("blocks.TransformerDecoderBlock", points=1)
 def decoder_without_masks(ctx):
     """self_mask=None attends everywhere (torch with no tgt_mask), with an (N, T, S) memory mask."""
     _decoder(ctx, "float64", "float64, no self mask, (N, T, S) memory mask", self_mask=None,

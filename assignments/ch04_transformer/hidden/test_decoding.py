@@ -60,7 +60,7 @@ def _tokens(g, bos, eos):
 # ----------------------------------------------------------------------------- greedy_decode
 
 
-@check("decoding.greedy_decode", points=1)
+@check("decoding.greedy_decode", points=2)
 def greedy_follows_the_argmax_path(ctx):
     """Random tables: the output is the argmax path, EOS included when it comes, BOS excluded."""
     g = ctx.generator()
@@ -73,7 +73,7 @@ def greedy_follows_the_argmax_path(ctx):
                      what=f"greedy_decode (bos={bos}, eos={eos}, max_len={max_len})")
 
 
-@check("decoding.greedy_decode", points=1)
+@check("decoding.greedy_decode", points=2)
 def greedy_stops_at_eos_and_at_max_len(ctx):
     """EOS as the 2nd token ends the output (EOS kept); without EOS exactly max_len tokens (1 included)."""
     g = ctx.generator()
@@ -88,7 +88,7 @@ def greedy_stops_at_eos_and_at_max_len(ctx):
         assert_equal(got, [a] * max_len, what=f"greedy_decode when EOS never wins (max_len={max_len})")
 
 
-@check("decoding.greedy_decode", points=0.5)
+@check("decoding.greedy_decode", points=1)
 def greedy_ties_go_to_the_smallest_id(ctx):
     """Two tokens tied for the maximum: the smaller id wins (torch.argmax's rule)."""
     g = ctx.generator()
@@ -103,7 +103,7 @@ def greedy_ties_go_to_the_smallest_id(ctx):
 # ------------------------------------------------------------------------------- beam_search
 
 
-@check("decoding.beam_search", points=1)
+@check("decoding.beam_search", points=2)
 def beam_wide_equals_exhaustive(ctx):
     """A beam as wide as the number of outputs finds the exhaustive-search optimum (random tables)."""
     g = ctx.generator()
@@ -135,7 +135,7 @@ def _trap(g):
     return bos, eos, table
 
 
-@check("decoding.beam_search", points=1)
+@check("decoding.beam_search", points=2)
 def beam_two_is_not_exhaustive(ctx):
     """A table where beam_size=2 provably differs from exhaustive search: the answer is the beam's.
     (An exhaustive search passed off as beam search fails here.)"""
@@ -151,7 +151,7 @@ def beam_two_is_not_exhaustive(ctx):
     assert_equal(got, best, what="beam_search with beam_size=3 on the same table (c is kept and wins)")
 
 
-@check("decoding.beam_search", points=1)
+@check("decoding.beam_search", points=2)
 def beam_one_is_greedy(ctx):
     """beam_size=1 gives the greedy path on random tables."""
     g = ctx.generator()
@@ -163,7 +163,7 @@ def beam_one_is_greedy(ctx):
         assert_equal(got, greedy(table, bos, eos, max_len), what=f"beam_search with beam_size=1 (max_len={max_len})")
 
 
-@check("decoding.beam_search", points=1)
+@check("decoding.beam_search", points=2)
 def beam_random_tables_medium_beams(ctx):
     """beam_size 2 and 3 on random tables give the contract's beam search (finished hypotheses leave the beam)."""
     g = ctx.generator()
@@ -189,7 +189,7 @@ def _late_winner(g):
     return bos, eos, (a, b, c), table
 
 
-@check("decoding.beam_search", points=1)
+@check("decoding.beam_search", points=2)
 def beam_eos_and_late_finishers(ctx):
     """A hypothesis that finishes later with a higher score beats one that finished first; the answer
     is a finished hypothesis (ending with EOS, or max_len tokens), never a live prefix."""
@@ -205,7 +205,7 @@ def beam_eos_and_late_finishers(ctx):
     assert_equal(got, [b, b], what="beam_search with max_len=2 (a hypothesis of max_len tokens is finished)")
 
 
-@check("decoding.beam_search", points=0.5)
+@check("decoding.beam_search", points=1)
 def beam_with_tied_hypotheses(ctx):
     """Two first tokens tied exactly, both kept by a beam of 2; the answer (unique) follows one of them."""
     g = ctx.generator()
@@ -230,7 +230,7 @@ def _nar(ctx, length_logits, token_logits, what):
     assert_equal(got, torch.argmax(token_logits[:L], dim=-1).tolist(), what=what)
 
 
-@check("decoding.non_autoregressive_decode", points=1)
+@check("decoding.non_autoregressive_decode", points=2)
 def nar_length_then_tokens(ctx):
     """The argmax of length_logits is the length (index = length); then the argmax of each row."""
     g = ctx.generator()
@@ -242,7 +242,7 @@ def nar_length_then_tokens(ctx):
         _nar(ctx, ll, torch.randn(t, vocab, generator=g, dtype=F64), f"length {length} of {t} rows")
 
 
-@check("decoding.non_autoregressive_decode", points=1)
+@check("decoding.non_autoregressive_decode", points=2)
 def nar_length_zero_and_full(ctx):
     """Length 0 gives []; length T gives every row; float32 logits."""
     g = ctx.generator()
@@ -254,7 +254,7 @@ def nar_length_zero_and_full(ctx):
     _nar(ctx, ll, torch.randn(t, vocab, generator=g), f"length {t} (every row)")
 
 
-@check("decoding.non_autoregressive_decode", points=0.5)
+@check("decoding.non_autoregressive_decode", points=1)
 def nar_ties_go_to_the_smallest_index(ctx):
     """Tied lengths and tied token scores: the smallest index wins (torch.argmax)."""
     g = ctx.generator()

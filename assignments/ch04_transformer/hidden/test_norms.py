@@ -40,19 +40,19 @@ def _ln_grad_check(ctx, dtype, what, shift=0.0, scale=1.0, eps=1e-5, tol=None):
         assert_close(a, b, what=f"gradient with respect to {name} ({what})", **tol)
 
 
-@check("norms.layer_norm", points=1)
+@check("norms.layer_norm", points=2)
 def layer_norm_float64_with_gradients(ctx):
     """Matches F.layer_norm on (B, L, D) float64, with the gradients of x, γ and β."""
     _ln_grad_check(ctx, "float64", "float64")
 
 
-@check("norms.layer_norm", points=1)
+@check("norms.layer_norm", points=2)
 def layer_norm_float32_with_gradients(ctx):
     """Matches F.layer_norm on (B, L, D) float32, with gradients; the dtype is kept."""
     _ln_grad_check(ctx, "float32", "float32")
 
 
-@check("norms.layer_norm", points=1)
+@check("norms.layer_norm", points=2)
 def layer_norm_large_mean(ctx):
     """Inputs with a mean far from 0 (10⁶ in float64): the variance must not lose its digits."""
     # E[x²] − E[x]² cancels 12 of float64's 16 digits at this offset (errors ~1e-4); centring
@@ -60,13 +60,13 @@ def layer_norm_large_mean(ctx):
     _ln_grad_check(ctx, "float64", "mean 1e6", shift=1e6, tol=dict(rtol=1e-7, atol=1e-7))
 
 
-@check("norms.layer_norm", points=0.5)
+@check("norms.layer_norm", points=1)
 def layer_norm_eps_inside_the_root(ctx):
     """ε is added to the variance, under the square root (tiny variances, eps=1e-3 by keyword)."""
     _ln_grad_check(ctx, "float64", "variance 1e-4, eps 1e-3", scale=1e-2, eps=1e-3)
 
 
-@check("norms.layer_norm", points=0.5)
+@check("norms.layer_norm", points=1)
 def layer_norm_noncontiguous(ctx):
     """A non-contiguous x (a transposed view) gives the same values and gradients."""
     g = ctx.generator()
@@ -87,7 +87,7 @@ SPEED_SHAPE = (16, 64, 128)  # (B, L, D) float32, 0.5 MB: 1024 rows, so a loop o
 SPEED_BAND = 60.0
 
 
-@check("norms.layer_norm", points=1, kind="speed", timeout=180)  # wall: up to three timings
+@check("norms.layer_norm", points=2, kind="speed", timeout=180)  # wall: up to three timings
 def layer_norm_speed(ctx):
     """About as fast as F.layer_norm (a Python loop over rows is not)."""
     g = ctx.generator()
@@ -148,19 +148,19 @@ def _bn_running(ctx, dtype, three_d, what):
            f"eval mode changed the running statistics ({what}); it must only read them")
 
 
-@check("norms.batch_norm", points=1)
+@check("norms.batch_norm", points=2)
 def batch_norm_running_stats_2d_float64(ctx):
     """(N, C) float64: output, running statistics updated in place as F.batch_norm does, eval mode."""
     _bn_running(ctx, "float64", False, "(N, C) float64")
 
 
-@check("norms.batch_norm", points=1)
+@check("norms.batch_norm", points=2)
 def batch_norm_running_stats_3d_float32(ctx):
     """(N, C, L) float32: statistics over N and L per channel, running statistics, eval mode."""
     _bn_running(ctx, "float32", True, "(N, C, L) float32")
 
 
-@check("norms.batch_norm", points=1)
+@check("norms.batch_norm", points=2)
 def batch_norm_gradients(ctx):
     """Gradients of x, γ and β in training (through the batch statistics) and in eval, (N, C, L) float64."""
     g = ctx.generator()
@@ -196,7 +196,7 @@ def _pn_inputs(g, dtype, three_d):
     return x, gamma, beta, rv, m
 
 
-@check("norms.power_norm", points=1)
+@check("norms.power_norm", points=2)
 def power_norm_training_float64(ctx):
     """(N, C, L) float64 in training: output and running_phi updated in place; inputs not centred."""
     g = ctx.generator()
@@ -210,7 +210,7 @@ def power_norm_training_float64(ctx):
                  **TOL64)
 
 
-@check("norms.power_norm", points=1)
+@check("norms.power_norm", points=2)
 def power_norm_float32_2d_and_eval(ctx):
     """(N, C) float32 in training, then eval mode with running_phi (left unchanged)."""
     g = ctx.generator()
@@ -228,7 +228,7 @@ def power_norm_float32_2d_and_eval(ctx):
     expect(torch.equal(r["args"][3], phi), "eval mode changed running_phi; it must only read it")
 
 
-@check("norms.power_norm", points=1)
+@check("norms.power_norm", points=2)
 def power_norm_gradients(ctx):
     """Gradients of x, γ and β in training flow through ψ² (as through σ² in batch normalization)."""
     g = ctx.generator()

@@ -28,7 +28,7 @@ def _shift(targets, bos):
     return torch.cat([torch.full((targets.shape[0], 1), bos, dtype=targets.dtype), targets[:, :-1]], dim=1)
 
 
-@check("seq2seq.shift_right", points=1)
+@check("seq2seq.shift_right", points=2)
 def shift_right_batch(ctx):
     """A batch of several sequences: every row starts with BOS and is its target moved right by one."""
     g = ctx.generator()
@@ -39,7 +39,7 @@ def shift_right_batch(ctx):
     expect(torch.equal(r["args"][0], tg), "shift_right modified its input in place")
 
 
-@check("seq2seq.shift_right", points=0.5)
+@check("seq2seq.shift_right", points=1)
 def shift_right_length_one_and_views(ctx):
     """T = 1 gives a column of BOS; a non-contiguous (transposed) batch works too."""
     g = ctx.generator()
@@ -73,14 +73,14 @@ def _tf_check(ctx, logits, targets, pad, tol, what):
     assert_close(got["grads"][0], gw, what=f"gradient with respect to the logits ({what})", **tol)
 
 
-@check("seq2seq.teacher_forcing_loss", points=1)
+@check("seq2seq.teacher_forcing_loss", points=2)
 def teacher_forcing_loss_with_padding_float64(ctx):
     """Matches F.cross_entropy(ignore_index=pad) with ~30 % padding, float64, with the gradient."""
     logits, targets, pad = _tf_inputs(ctx.generator(), F64)
     _tf_check(ctx, logits, targets, pad, TOL64, "float64, padded")
 
 
-@check("seq2seq.teacher_forcing_loss", points=1)
+@check("seq2seq.teacher_forcing_loss", points=2)
 def teacher_forcing_loss_large_logits_float32(ctx):
     """float32 logits of size ~100: the log-softmax must be computed stably."""
     logits, targets, pad = _tf_inputs(ctx.generator(), F32, scale=60.0)
@@ -102,7 +102,7 @@ def _pair(g, n, t):
     return gold, (gold + 1 + torch.randint(0, 8, (n, t), generator=g)) % 10  # differs everywhere
 
 
-@check("seq2seq.scheduled_sampling", points=1)
+@check("seq2seq.scheduled_sampling", points=2)
 def scheduled_sampling_keeps_gold_with_probability_p(ctx):
     """Each position keeps the gold token with probability p (binomial test, p = 0.25 and 0.8);
     column 0 is always gold; every other token is gold or predicted."""
@@ -122,7 +122,7 @@ def scheduled_sampling_keeps_gold_with_probability_p(ctx):
                                          f"expected about {p}")
 
 
-@check("seq2seq.scheduled_sampling", points=1)
+@check("seq2seq.scheduled_sampling", points=2)
 def scheduled_sampling_positions_independent(ctx):
     """Decisions are per position: neither whole sequences nor whole columns are kept together."""
     g = ctx.generator()
@@ -137,7 +137,7 @@ def scheduled_sampling_positions_independent(ctx):
     expect(cols == 0, f"{cols} positions were kept or replaced in every sequence: decide for each position")
 
 
-@check("seq2seq.scheduled_sampling", points=1)
+@check("seq2seq.scheduled_sampling", points=2)
 def scheduled_sampling_uses_only_the_generator(ctx):
     """The same generator seed gives the same mix whatever the global RNG; another seed another mix;
     p = 1 keeps everything, p = 0 keeps only BOS; the inputs are unchanged."""
@@ -184,7 +184,7 @@ def _copy_want(p_vocab, attn, src, p_gen, v_ext):
     return out
 
 
-@check("seq2seq.copy_distribution", points=1.5)
+@check("seq2seq.copy_distribution", points=3)
 def copy_distribution_with_repeats_float64(ctx):
     """Matches the pointer-generator mixture with repeated and out-of-vocabulary source tokens, float64,
     with gradients of p_vocab, attention and p_gen; rows sum to 1."""
@@ -202,7 +202,7 @@ def copy_distribution_with_repeats_float64(ctx):
         assert_close(a, b, what=f"gradient with respect to {name}", **TOL64)
 
 
-@check("seq2seq.copy_distribution", points=1)
+@check("seq2seq.copy_distribution", points=2)
 def copy_distribution_float32(ctx):
     """float32 inputs give float32 output of shape (N, V_ext) with the same values."""
     g = ctx.generator()
@@ -225,7 +225,7 @@ def _guided_want(att, g):
     return (att * w).mean()
 
 
-@check("seq2seq.guided_attention_loss", points=1)
+@check("seq2seq.guided_attention_loss", points=2)
 def guided_attention_rectangular_batched(ctx):
     """(N, heads, T_out, T_in) with T_out ≠ T_in and g drawn per seed, float64, with the gradient."""
     g = ctx.generator()
@@ -242,7 +242,7 @@ def guided_attention_rectangular_batched(ctx):
     assert_close(got["grads"][0], grad, what="gradient with respect to the attention", **TOL64)
 
 
-@check("seq2seq.guided_attention_loss", points=1)
+@check("seq2seq.guided_attention_loss", points=2)
 def guided_attention_default_g_float32(ctx):
     """A (T_out, T_in) float32 map with T_out > T_in and the default g = 0.2."""
     g = ctx.generator()
@@ -266,7 +266,7 @@ def _src(g, n):
     return torch.where(torch.arange(8)[None, :] < lengths[:, None], src, PAD)
 
 
-@check("seq2seq.Seq2SeqTransformer", points=1)
+@check("seq2seq.Seq2SeqTransformer", points=2)
 def seq2seq_builds_and_maps_shapes(ctx):
     """Seq2SeqTransformer() maps src (N, S) and tgt_in (N, T) to (N, T, 13) finite float32 logits (N = 1 too)."""
     g = ctx.generator()
@@ -287,7 +287,7 @@ def seq2seq_builds_and_maps_shapes(ctx):
         expect(bool(torch.isfinite(out).all()), "Seq2SeqTransformer gives non-finite logits")
 
 
-@check("seq2seq.Seq2SeqTransformer", points=1)
+@check("seq2seq.Seq2SeqTransformer", points=2)
 def seq2seq_is_causal(ctx):
     """Position t's logits depend only on tgt_in[:, :t + 1]: changing later tokens changes nothing before."""
     g = ctx.generator()

@@ -1,4 +1,5 @@
-"""Hidden check of seq2seq.train_reverse: a trained model judged where it could not have trained.
+"""Hidden check of seq2seq.train_reverse: a trained model judged where it could not have trained
+(the strings and the decoding are public/_reversal.py's, shared with the public check).
 
 ``train_reverse`` runs in a sandbox of its own (one CPU thread, a CPU-time limit); only its
 weights come back. The judge rebuilds ``Seq2SeqTransformer()`` in a fresh sandbox, loads them,
@@ -9,59 +10,16 @@ len + 1 tokens are the reversed digits and EOS. The same weights redrawn at rand
 skill (the behaviour must live in the weights).
 """
 
-import torch
-import torch.nn.functional as F
+from leedl_grader.authoring.checks import Partial, check, expect
 
-from leedl_grader.authoring.checks import CheckFailed, Partial, check, expect
-
+from ..public._reversal import greedy_accuracy, reversal_strings, teacher_forced_loss
 from ._util import randint
 
-BOS, EOS, PAD, VOCAB = 10, 11, 12, 13
 FULL, ZERO = 0.95, 0.5  # exact-match accuracy for full points / for none; linear in between
 TIME_LIMIT = 60.0  # CPU seconds on one thread, as the stub says; the reference takes about 12
 # (the wall-clock limit, 5×, only ends hangs: a busy machine slows training, not its CPU time)
 N_EVAL = 1000
 SNAPSHOTS = 8  # points of the training curve (only with --plots)
-
-
-def reversal_strings(g, n, max_len=8):
-    """n fresh strings of 3–8 digits, every length present: (src (n, 8), answer (n, 9), lengths)."""
-    lengths = torch.randint(3, max_len + 1, (n,), generator=g)
-    lengths[: max_len - 2] = torch.arange(3, max_len + 1)  # every length at least once
-    digits = torch.randint(0, 10, (n, max_len), generator=g)
-    pos = torch.arange(max_len)
-    src = torch.where(pos < lengths[:, None], digits, PAD)
-    rev = (lengths[:, None] - 1 - pos).clamp(min=0)
-    answer = torch.full((n, max_len + 1), PAD)
-    answer[:, :max_len] = torch.where(pos < lengths[:, None], digits.gather(1, rev), PAD)
-    answer[torch.arange(n), lengths] = EOS
-    return src, answer, lengths
-
-
-def _logits(net, src, tgt_in):
-    out = net(src, tgt_in)
-    want = (src.shape[0], tgt_in.shape[1], VOCAB)
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise CheckFailed(f"Seq2SeqTransformer(src, tgt_in) returned {got}, expected logits {want}")
-    return out.detach().to("cpu", torch.float64)
-
-
-def greedy_accuracy(net, src, answer, lengths, device):
-    """Greedy decoding done here, one forward call per step; the exact-match rate."""
-    tgt = torch.full((len(src), 1), BOS)
-    for _ in range(src.shape[1] + 1):
-        nxt = _logits(net, src.to(device), tgt.to(device))[:, -1].argmax(-1)
-        tgt = torch.cat([tgt, nxt[:, None]], dim=1)
-    out = tgt[:, 1:]
-    keep = torch.arange(out.shape[1])[None, :] <= lengths[:, None]  # the digits and the EOS
-    return float(((out == answer) | ~keep).all(dim=1).double().mean())
-
-
-def teacher_forced_loss(net, src, answer, device):
-    tgt_in = torch.cat([torch.full((len(src), 1), BOS), answer[:, :-1]], dim=1)
-    logits = _logits(net, src.to(device), tgt_in.to(device))
-    return float(F.cross_entropy(logits.reshape(-1, VOCAB), answer.reshape(-1), ignore_index=PAD))
 
 
 def _curve(ctx, model, g):
@@ -77,7 +35,7 @@ def _curve(ctx, model, g):
                                         "series": {"teacher-forced loss": losses, "exact match": accs}}})
 
 
-@check("seq2seq.train_reverse", points=4, timeout=5 * TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
+@check("seq2seq.train_reverse", points=13, timeout=5 * TIME_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def reverse_exact_match(ctx):
     """Exact-match accuracy of greedy decoding on fresh strings: full points at ≥ 0.95, none at ≤ 0.5."""
     g = ctx.generator()

@@ -36,7 +36,7 @@ def _pairs(g, device, dtype=F64, n=None):
     return z1.to(dtype=dtype, device=device), z2.to(dtype=dtype, device=device)
 
 
-@check("contrastive.nt_xent_loss", points=2)
+@check("contrastive.nt_xent_loss", points=8)
 def nt_xent_float64(ctx):
     """Matches the contract's loss in float64, at the default temperature and at a random one;
     inputs of any norm (the loss L2-normalises)."""
@@ -48,7 +48,7 @@ def nt_xent_float64(ctx):
                  what=f"nt_xent_loss with temperature={t:.3f}", **TOL64)
 
 
-@check("contrastive.nt_xent_loss", points=1)
+@check("contrastive.nt_xent_loss", points=4)
 def nt_xent_gradients(ctx):
     """The gradients with respect to z1 and z2 match autograd's on the contract's loss."""
     g = ctx.generator()
@@ -61,7 +61,7 @@ def nt_xent_gradients(ctx):
         assert_close(gg, w, what=f"gradient with respect to {name}", **TOL64)
 
 
-@check("contrastive.nt_xent_loss", points=1)
+@check("contrastive.nt_xent_loss", points=4)
 def nt_xent_float32_and_single_pair(ctx):
     """float32 stays float32; one pair (N = 1) has only its partner as a candidate: loss 0."""
     g = ctx.generator()
@@ -89,7 +89,7 @@ def _aug(ctx, x, seeds, global_seeds=None):
     return [o.cpu() for o in outs]
 
 
-@check("contrastive.augment_digits", points=1)
+@check("contrastive.augment_digits", points=4)
 def augment_changes_views_not_input(ctx):
     """Views differ from the images (float32 and float64) and from each other, per image even
     within a batch of copies of one image; the input is not modified."""
@@ -109,7 +109,7 @@ def augment_changes_views_not_input(ctx):
                          "augmentation on its own")
 
 
-@check("contrastive.augment_digits", points=1)
+@check("contrastive.augment_digits", points=4)
 def augment_uses_generator(ctx):
     """The same generator seed gives the same views whatever the global RNG; another seed differs."""
     g = ctx.generator()
@@ -135,7 +135,7 @@ LABEL_KEPT = 0.7
 VIEWS = 3
 
 
-@check("contrastive.augment_digits", points=2)
+@check("contrastive.augment_digits", points=8)
 def augment_preserves_labels(ctx):
     """The judge's recogniser of digits (trained here on clean digits and on rotated, scaled,
     shifted, noisy and erased ones) recognises ≥ 0.7 of three views of each test image: views

@@ -45,7 +45,7 @@ def _pair(out, ids):
     return new.cpu(), labels.cpu()
 
 
-@check("masking.mask_tokens", points=2)
+@check("masking.mask_tokens", points=8)
 def mask_labels_specials_and_unchosen(ctx):
     """Exact rules: labels hold the original id where chosen and −100 elsewhere; special and
     unchosen positions keep their ids; a changed id is mask_id or in [0, vocab); inputs unchanged."""
@@ -67,7 +67,7 @@ def mask_labels_specials_and_unchosen(ctx):
     assert_equal(res["args"][0].cpu(), ids_c, what="input_ids after the call (must not change)")
 
 
-@check("masking.mask_tokens", points=1)
+@check("masking.mask_tokens", points=4)
 def mask_choice_rate(ctx):
     """Statistical: each non-special position is chosen with probability mask_prob (Bernstein's
     bound over ~20 000 positions, false failure ≤ 1e-6); special positions never."""
@@ -84,7 +84,7 @@ def mask_choice_rate(ctx):
                                  f"{p:.4f} ± {tol:.4f}")
 
 
-@check("masking.mask_tokens", points=2)
+@check("masking.mask_tokens", points=8)
 def mask_80_10_10_split(ctx):
     """Statistical, among ~25 000 chosen positions: mask_id 80 % (+ random ids that hit it),
     unchanged 10 % (+ random hits), another id 10 %·(V−2)/V; false failure ≤ 1e-6 in all."""
@@ -109,7 +109,7 @@ def mask_80_10_10_split(ctx):
                                         f"{tol:.4f} (80 % mask_id, 10 % a random id in [0, vocab_size), 10 % kept)")
 
 
-@check("masking.mask_tokens", points=1)
+@check("masking.mask_tokens", points=4)
 def mask_random_ids_uniform(ctx):
     """Statistical: every id k in [0, vocab) replaces a chosen position with probability 0.1/V
     (when it is neither mask_id nor the original), the last id included; false failure ≤ 1e-6."""
@@ -133,7 +133,7 @@ def mask_random_ids_uniform(ctx):
                                         f"[0, {vocab}))")
 
 
-@check("masking.mask_tokens", points=1)
+@check("masking.mask_tokens", points=4)
 def mask_uses_generator(ctx):
     """The same generator seed gives the same result whatever the global RNG; another seed differs."""
     g = ctx.generator()
@@ -165,7 +165,7 @@ def _want(logits, labels):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
 
 
-@check("masking.mlm_loss", points=2)
+@check("masking.mlm_loss", points=8)
 def mlm_loss_float64(ctx):
     """Matches F.cross_entropy(ignore_index=-100) on (N, L, V) logits, rows with different
     numbers of chosen positions (each position weighs the same)."""
@@ -174,7 +174,7 @@ def mlm_loss_float64(ctx):
     assert_close(ctx.call("masking.mlm_loss", logits, labels), _want(logits, labels), what="mlm_loss", **TOL64)
 
 
-@check("masking.mlm_loss", points=1)
+@check("masking.mlm_loss", points=4)
 def mlm_loss_gradient(ctx):
     """The gradient with respect to the logits matches autograd's, and is zero at ignored positions."""
     g = ctx.generator()
@@ -186,7 +186,7 @@ def mlm_loss_gradient(ctx):
     assert_close(got["grads"][0], want, what="gradient of mlm_loss with respect to the logits", **TOL64)
 
 
-@check("masking.mlm_loss", points=1)
+@check("masking.mlm_loss", points=4)
 def mlm_loss_float32_other_shapes(ctx):
     """float32 logits of shape (L, V) and (B, N, L, V): a float32 scalar, the same mean."""
     g = ctx.generator()

@@ -73,7 +73,7 @@ def boundary_grid(lo=-2.5, hi=3.0, steps=120):
     return side, torch.stack([xx.flatten(), yy.flatten()], 1)  # (steps², 2)
 
 
-@check("transfer.train_dann", points=5, timeout=WALL_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
+@check("transfer.train_dann", points=28, timeout=WALL_LIMIT, cpu_limit=TIME_LIMIT, kind="training")
 def dann_target_accuracy(ctx):
     """Accuracy on fresh target moons rotated by an unpublished 30°–40°: full points at ≥ 0.75,
     none at ≤ 0.55; the weights must carry it (redrawn weights lose it)."""

@@ -56,14 +56,14 @@ def _compare_flags(got, trainable, what):
                       + ", ".join(f"{n} (got {flags[n]}, want {want[n]})" for n in wrong[:3]))
 
 
-@check("transfer.freeze", points=1)
+@check("transfer.freeze", points=6)
 def freeze_head_not_header(ctx):
     """trainable=["head"] unfreezes head.* only: not header.*, which merely starts with "head"."""
     got = _freeze(ctx, ["head"])
     _compare_flags(got, ["head"], 'freeze(net, ["head"])')
 
 
-@check("transfer.freeze", points=1)
+@check("transfer.freeze", points=6)
 def freeze_nested_names_and_unfreezes(ctx):
     """Qualified names ("features.1", "embed.norm"): features.1 is not features.10 or .11; a
     parameter frozen before the call but named in trainable ends up trainable."""
@@ -74,7 +74,7 @@ def freeze_nested_names_and_unfreezes(ctx):
     _compare_flags(got, trainable, 'freeze(net, ["features.1", "embed.norm"]) with some parameters frozen before')
 
 
-@check("transfer.freeze", points=1)
+@check("transfer.freeze", points=6)
 def freeze_everything_and_keep_values(ctx):
     """With no trainable names every parameter is frozen, and no parameter's value changes."""
     g = ctx.generator()
@@ -100,7 +100,7 @@ def _reverse(ctx, x, lambd, go):
     return got
 
 
-@check("transfer.grad_reverse", points=1)
+@check("transfer.grad_reverse", points=6)
 def grad_reverse_forward_is_identity(ctx):
     """Forward: the values of x, its shape and dtype, float32 and float64, batch dims (2, 3, 5)."""
     g = ctx.generator()
@@ -112,7 +112,7 @@ def grad_reverse_forward_is_identity(ctx):
         assert_close(out, x, rtol=0, atol=0, what=f"grad_reverse(x) for {dtype} x (the identity)")
 
 
-@check("transfer.grad_reverse", points=1)
+@check("transfer.grad_reverse", points=6)
 def grad_reverse_scales_by_minus_lambda_float64(ctx):
     """Backward: the upstream gradient times −λ, for two values of λ (float64)."""
     g = ctx.generator()
@@ -123,7 +123,7 @@ def grad_reverse_scales_by_minus_lambda_float64(ctx):
         assert_close(got["grads"][0], -lambd * go, what=f"gradient through grad_reverse(x, lambd={lambd:.4f})", **TOL64)
 
 
-@check("transfer.grad_reverse", points=1)
+@check("transfer.grad_reverse", points=6)
 def grad_reverse_scales_float32_and_default(ctx):
     """Backward in float32, and with the default λ = 1 (the gradient flips sign)."""
     g = ctx.generator()
@@ -137,7 +137,7 @@ def grad_reverse_scales_float32_and_default(ctx):
     assert_close(got["grads"][0], -go, what="gradient through grad_reverse(x) with the default lambd", **TOL32)
 
 
-@check("transfer.grad_reverse", points=1)
+@check("transfer.grad_reverse", points=6)
 def grad_reverse_keeps_input_and_zero_lambda(ctx):
     """λ = 0 stops the gradient (zeros, not an error), and x itself is never modified."""
     g = ctx.generator()
@@ -157,7 +157,7 @@ def _lambda(p, gamma):
     return 2.0 / (1.0 + math.exp(-gamma * p)) - 1.0
 
 
-@check("transfer.dann_lambda", points=1)
+@check("transfer.dann_lambda", points=6)
 def dann_lambda_default_gamma(ctx):
     """2/(1+exp(−10p)) − 1 at p = 0, 1 and random progress in between."""
     g = ctx.generator()
@@ -168,7 +168,7 @@ def dann_lambda_default_gamma(ctx):
         assert_close(float(got), _lambda(p, 10.0), what=f"dann_lambda({p:.4f})", **TOL64)
 
 
-@check("transfer.dann_lambda", points=1)
+@check("transfer.dann_lambda", points=6)
 def dann_lambda_other_gamma(ctx):
     """The gamma argument is used: random γ in [2, 20] at random progress."""
     g = ctx.generator()
@@ -185,7 +185,7 @@ def _dann(ctx, calls, seed):
     return ctx.run("module_calls", target="transfer.DANN", seed=seed, device=str(ctx.device), calls=calls)
 
 
-@check("transfer.DANN", points=1)
+@check("transfer.DANN", points=6)
 def dann_outputs_and_submodules(ctx):
     """DANN() has features, label_head and domain_head; forward(x, λ) gives two (N, 2) float32
     logits (N = 1 included); the class logits are label_head(features(x))."""
@@ -208,7 +208,7 @@ def dann_outputs_and_submodules(ctx):
                  "label_head(features(x))", **TOL_MODEL)
 
 
-@check("transfer.DANN", points=2)
+@check("transfer.DANN", points=12)
 def dann_reverses_gradient_into_features(ctx):
     """On the domain logits, domain_head gets its ordinary gradient and features that gradient
     times −λ (compared with domain_head(features(x)) without reversal); the class logits give

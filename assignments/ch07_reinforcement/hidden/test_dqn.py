@@ -24,7 +24,7 @@ def _seeded(ctx, q, eps, seeds, global_seeds=None):
     return ctx.run("seeded_call", target="dqn.epsilon_greedy", seeds=seeds, args=[q, eps], global_seeds=global_seeds)
 
 
-@check("dqn.epsilon_greedy", points=1)
+@check("dqn.epsilon_greedy", points=3)
 def epsilon_zero_is_greedy(ctx):
     """ε = 0 returns the argmax of every row as int64, for (N, A) and (B, N, A), float32 and float64."""
     g = ctx.generator()
@@ -36,7 +36,7 @@ def epsilon_zero_is_greedy(ctx):
         assert_equal(got.cpu(), q.argmax(-1).cpu(), what=f"greedy actions for Q of shape {tuple(shape)}")
 
 
-@check("dqn.epsilon_greedy", points=2)
+@check("dqn.epsilon_greedy", points=6)
 def epsilon_greedy_frequencies(ctx):
     """Statistical: over 40 000 rows, every action's frequency and the argmax's match
     P(a) = ε/A + (1 − ε)·[a = argmax] within Hoeffding's bound (false failure ≤ 1e-6)."""
@@ -63,7 +63,7 @@ def epsilon_greedy_frequencies(ctx):
                                         f"expected {want:.4f} ± {tol:.4f}")
 
 
-@check("dqn.epsilon_greedy", points=1)
+@check("dqn.epsilon_greedy", points=3)
 def epsilon_greedy_uses_generator(ctx):
     """The same generator seed gives the same actions whatever the global RNG; another seed differs."""
     g = ctx.generator()
@@ -96,7 +96,7 @@ def _double(r, q_online, q_target, d, gamma):
     return r + gamma * (1 - d) * q_target.gather(-1, q_online.argmax(-1, keepdim=True))[:, 0]
 
 
-@check("dqn.td_targets", points=2)
+@check("dqn.td_targets", points=6)
 def td_targets_float64(ctx):
     """r + γ·(1 − done)·max_a Q_target(s′, a) in float64, finished transitions included."""
     g = ctx.generator()
@@ -106,7 +106,7 @@ def td_targets_float64(ctx):
     assert_close(got, _td(r, qt, d, gamma), what=f"TD targets (dones {d.int().tolist()})", **TOL64)
 
 
-@check("dqn.td_targets", points=1)
+@check("dqn.td_targets", points=3)
 def td_targets_float32_bool_dones_detached(ctx):
     """float32 with bool dones; the targets are not tracked by autograd even when Q_target is."""
     g = ctx.generator()
@@ -119,7 +119,7 @@ def td_targets_float32_bool_dones_detached(ctx):
     expect(not any(got["requires_grad"]), "the TD targets carry a gradient: detach them (the target is a constant)")
 
 
-@check("dqn.double_dqn_targets", points=2)
+@check("dqn.double_dqn_targets", points=6)
 def double_targets_online_chooses_target_values(ctx):
     """The online network picks the action, the target network values it (float64); rows where
     the two networks disagree about the best action are always present."""
@@ -132,7 +132,7 @@ def double_targets_online_chooses_target_values(ctx):
     assert_close(got, _double(r, qo, qt, d, gamma), what="Double DQN targets", **TOL64)
 
 
-@check("dqn.double_dqn_targets", points=1)
+@check("dqn.double_dqn_targets", points=3)
 def double_targets_float32_detached(ctx):
     """float32 with bool dones; no gradient flows from the targets into either network."""
     g = ctx.generator()
@@ -167,7 +167,7 @@ def _loss(q, actions, targets, huber):
     return F.smooth_l1_loss(taken, targets) if huber else F.mse_loss(taken, targets)
 
 
-@check("dqn.dqn_loss", points=1)
+@check("dqn.dqn_loss", points=3)
 def dqn_loss_huber_and_mse_float64(ctx):
     """Matches F.smooth_l1_loss (default) and F.mse_loss (huber=False) on Q(s, a), errors on both
     sides of the Huber threshold."""
@@ -179,7 +179,7 @@ def dqn_loss_huber_and_mse_float64(ctx):
                  what="dqn_loss(huber=False)", **TOL64)
 
 
-@check("dqn.dqn_loss", points=1)
+@check("dqn.dqn_loss", points=3)
 def dqn_loss_gradient_only_into_q(ctx):
     """The gradient reaches only the Q-values of the actions taken; the targets get none even
     when they require one."""
@@ -196,7 +196,7 @@ def dqn_loss_gradient_only_into_q(ctx):
                "the targets get a gradient from dqn_loss: detach them (they are constants)")
 
 
-@check("dqn.dqn_loss", points=1)
+@check("dqn.dqn_loss", points=3)
 def dqn_loss_float32(ctx):
     """float32 in, float32 scalar out."""
     g = ctx.generator()

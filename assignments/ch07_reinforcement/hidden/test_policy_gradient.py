@@ -35,7 +35,7 @@ def _no_grad_or_zero(got, what):
     expect(got is None or float(got.abs().max()) == 0.0, f"{what} gets a gradient from the loss; it must get none")
 
 
-@check("policy_gradient.reinforce_loss", points=1)
+@check("policy_gradient.reinforce_loss", points=3)
 def reinforce_values_float64(ctx):
     """−mean(log π·(G − b)) in float64, with a baseline and with baseline=None."""
     g = ctx.generator()
@@ -46,7 +46,7 @@ def reinforce_values_float64(ctx):
                  what="reinforce_loss without a baseline", **TOL64)
 
 
-@check("policy_gradient.reinforce_loss", points=2)
+@check("policy_gradient.reinforce_loss", points=6)
 def reinforce_gradient_skips_baseline(ctx):
     """The gradient reaches log_probs as −(G − b)/N; the baseline (a critic's output, which
     requires grad) gets none."""
@@ -59,7 +59,7 @@ def reinforce_gradient_skips_baseline(ctx):
     _no_grad_or_zero(got["grads"][1], "the baseline")
 
 
-@check("policy_gradient.reinforce_loss", points=1)
+@check("policy_gradient.reinforce_loss", points=3)
 def reinforce_float32_any_shape(ctx):
     """float32 and a (B, T) batch of episodes: the mean over every element, float32 out."""
     g = ctx.generator()
@@ -83,7 +83,7 @@ def _ac_case(g, device, dtype=F64):
     return logp, values, ret, entropy
 
 
-@check("policy_gradient.actor_critic_loss", points=1)
+@check("policy_gradient.actor_critic_loss", points=3)
 def actor_critic_values_float64(ctx):
     """The loss with default coefficients and no entropy, then with random coefficients and an entropy bonus."""
     g = ctx.generator()
@@ -96,7 +96,7 @@ def actor_critic_values_float64(ctx):
                  what=f"actor_critic_loss (value_coef={vc:.3f}, entropy_coef={ec:.3f})", **TOL64)
 
 
-@check("policy_gradient.actor_critic_loss", points=2)
+@check("policy_gradient.actor_critic_loss", points=6)
 def actor_critic_gradients(ctx):
     """Gradients: the critic gets only the value term's (no policy-term gradient through the
     advantage), log_probs the policy term's, the entropy −entropy_coef/N."""
@@ -118,7 +118,7 @@ def actor_critic_gradients(ctx):
                  **TOL64)
 
 
-@check("policy_gradient.actor_critic_loss", points=1)
+@check("policy_gradient.actor_critic_loss", points=3)
 def actor_critic_float32(ctx):
     """float32 in, float32 out, with an entropy bonus."""
     g = ctx.generator()

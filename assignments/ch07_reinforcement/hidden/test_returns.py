@@ -17,7 +17,7 @@ def _rewards(g, device, dtype=F64):
     return randn(g, randint(g, 9, 12), dtype=dtype, device=device)
 
 
-@check("returns.discounted_returns", points=1)
+@check("returns.discounted_returns", points=3)
 def returns_single_episode_float64(ctx):
     """dones=None (one episode): G_t = r_t + γ·G_{t+1}, G_{T−1} = r_{T−1}, for two values of γ."""
     g = ctx.generator()
@@ -27,7 +27,7 @@ def returns_single_episode_float64(ctx):
         assert_close(got, returns_reference(r, gamma).to(ctx.device), what=f"returns with gamma={gamma:.4f}", **TOL64)
 
 
-@check("returns.discounted_returns", points=2)
+@check("returns.discounted_returns", points=6)
 def returns_with_episode_ends_float64(ctx):
     """Several episodes back to back (one of a single step): nothing after done_t enters G_t."""
     g = ctx.generator()
@@ -40,7 +40,7 @@ def returns_with_episode_ends_float64(ctx):
                      what=f"returns with dones {d.int().tolist()}", **TOL64)
 
 
-@check("returns.discounted_returns", points=1)
+@check("returns.discounted_returns", points=3)
 def returns_float32_bool_dones_inputs_kept(ctx):
     """float32 rewards with bool dones keep float32; the inputs are not modified."""
     g = ctx.generator()
@@ -64,7 +64,7 @@ def _gae_case(g, device, end_done, dtype=F64):
     return r, v, uniform(g, -2.0, 2.0), d
 
 
-@check("returns.gae", points=2)
+@check("returns.gae", points=6)
 def gae_bootstraps_unfinished_episode(ctx):
     """The last episode is unfinished: its advantages bootstrap from next_value (float64)."""
     g = ctx.generator()
@@ -77,7 +77,7 @@ def gae_bootstraps_unfinished_episode(ctx):
     assert_close(ret, want_ret.to(ctx.device), what="returns = advantages + values", **TOL64)
 
 
-@check("returns.gae", points=1)
+@check("returns.gae", points=3)
 def gae_episode_ends_and_extreme_lambdas(ctx):
     """A finished last episode ignores next_value; λ = 0 gives the TD errors, λ = 1 the
     bootstrapped returns minus the values; default γ and λ are 0.99 and 0.95."""
@@ -89,7 +89,7 @@ def gae_episode_ends_and_extreme_lambdas(ctx):
         assert_close(adv, want.to(ctx.device), what=f"advantages with {kwargs or 'the defaults'}", **TOL64)
 
 
-@check("returns.gae", points=1)
+@check("returns.gae", points=3)
 def gae_float32_targets_carry_no_gradient(ctx):
     """float32 with values that require grad: right values, float32, and neither output is
     tracked by autograd (they are targets)."""
