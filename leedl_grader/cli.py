@@ -143,7 +143,10 @@ def grade(chapter, submissions, out, jobs, seed, force, only, select, group, ins
     task = {}
 
     def started(n):
-        progress.start()
+        from .judge import stopping
+
+        with stopping.threads_without_signals():  # its refresh thread: Ctrl-C is the main thread's
+            progress.start()
         task["id"] = progress.add_task("", total=n)
 
     def finished(r, skipped):

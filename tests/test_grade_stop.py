@@ -1,4 +1,5 @@
-"""`leedl grade` stopped by SIGINT/SIGTERM, once or twice, with one judge or a pool of two: within
+"""`leedl grade` stopped by SIGINT/SIGTERM, once or twice, with one judge, a pool of two or a local
+Dask cluster of two: within
 5 s nothing of the run is left (judges, zygotes, monitors, sandboxes, cgroups), what finished is
 kept, one line says how far it got, no traceback, exit 130/143. ``stop_harness.py`` runs the
 batch as a child subreaper's descendant, so that every process it started is counted."""
@@ -39,13 +40,17 @@ def batch(tmp_path_factory):
     return root, subs, env
 
 
-@pytest.mark.parametrize("jobs,signals", [(1, "INT"), (1, "TERM,TERM"), (2, "TERM"), (2, "INT,INT")])
-def test_a_stopped_run_leaves_nothing_and_keeps_what_finished(batch, jobs, signals):
+@pytest.mark.parametrize("jobs,signals,scheduler", [(1, "INT", None), (1, "TERM,TERM", None), (2, "TERM", None),
+                                                    (2, "INT,INT", None), (2, "INT", "local"),
+                                                    (2, "TERM,TERM", "local")])
+def test_a_stopped_run_leaves_nothing_and_keeps_what_finished(batch, jobs, signals, scheduler):
+    if scheduler:
+        pytest.importorskip("distributed")
     root, subs, env = batch
-    out = root / f"out-{jobs}-{signals.replace(',', '-')}"
+    out = root / f"out-{jobs}-{signals.replace(',', '-')}-{scheduler}"
     shutil.copytree(root / "template" / ".leedl", out / ".leedl")
     cmd = [sys.executable, str(Path(__file__).parent / "stop_harness.py"), signals, "1", "--", "ch99", str(subs),
-           "--out", str(out), "--seed", SEED, "--jobs", str(jobs)]
+           "--out", str(out), "--seed", SEED, "--jobs", str(jobs), *(["--scheduler", scheduler] if scheduler else [])]
     rep = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
     assert rep["ready"], rep
     assert rep["left"] == [] and rep["groups"] == [], rep  # nothing alive, no cgroup, 5 s after the signal
@@ -59,3 +64,22 @@ def test_a_stopped_run_leaves_nothing_and_keeps_what_finished(batch, jobs, signa
     assert set(rep["results_before"]) <= set(rep["results_after"])  # finished results are kept
     for name in done:  # each whole: a rerun resumes from them
         assert json.loads((out / name).read_text())["leedl"]["student"] == name[:-5]
+
+
+def test_helper_threads_leave_signals_to_the_main_thread():
+    # A signal the kernel hands to a helper thread only sets a flag: a main thread blocked in a
+    # wait would not notice it. Threads the grader starts block SIGINT and SIGTERM; the main
+    # thread's own mask is as it was.
+    import signal
+    import threading
+
+    from leedl_grader.judge import stopping
+
+    seen = {}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    with stopping.threads_without_signals():
+        t = threading.Thread(target=lambda: seen.update(mask=signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+        t.start()
+    t.join()
+    assert {signal.SIGINT, signal.SIGTERM} <= seen["mask"]
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before

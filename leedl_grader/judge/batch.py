@@ -88,8 +88,9 @@ def _import_in_background(name: str) -> None:
     import threading
 
     if name not in sys.modules:
-        threading.Thread(target=importlib.import_module, args=(name,), daemon=True,
-                         name=f"import {name}").start()
+        with stopping.threads_without_signals():
+            threading.Thread(target=importlib.import_module, args=(name,), daemon=True,
+                             name=f"import {name}").start()
 
 
 def prefork(suite: Suite, options: JudgeOptions) -> None:
@@ -264,7 +265,8 @@ def _run(suite: Suite, todo: list, options: JudgeOptions, seed: int, jobs: int, 
                 pending = []
                 broken = False
                 while futures:
-                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    # In steps: the pool's own thread may be the one a signal reaches (see stopping).
+                    finished, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
                     for f in finished:
                         sub, key = futures.pop(f)
                         try:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -29,7 +31,7 @@ from typing import Callable
 
 from .. import __version__
 from ..model import Outcome
-from . import batch, results
+from . import batch, results, stopping
 from .cluster_address import DistributedError, check, require_dask, security_for
 from .cluster_task import TOPIC, grade_task, pack, probe
 from .runner import IMPORT_TIMEOUT, JudgeOptions
@@ -43,6 +45,10 @@ TIMEOUT_SLACK = 60.0  # seconds on top of the longest a healthy judge can take o
 
 class TaskError(Exception):
     """One student's task failed on the cluster (not the student's doing): a grader fault."""
+
+
+async def _without_restarts(nanny) -> None:
+    nanny.close_gracefully()  # the nanny's own way to be told that its worker's end is expected
 
 
 # --- the batch ----------------------------------------------------------------------------------
@@ -74,12 +80,30 @@ class DaskBackend:
         self.wait_for_workers = wait_for_workers
         self.note = on_note or (lambda text: None)
         self._stack = contextlib.ExitStack()
+        self._local = None  # the LocalCluster made for scheduler="local"
 
     def __enter__(self) -> DaskBackend:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self._kill_local_workers()
         self.close()
+
+    def _kill_local_workers(self) -> None:
+        """A stopped batch: each local worker busy with a student would have its nanny's four
+        seconds of grace to finish. Killed now instead (told first not to restart them), each takes
+        its judge's zygote and sandboxes along, as the local pool's judges do; the batch's sweep
+        removes their cgroups."""
+        if self._local is None:
+            return
+        for nanny in list(self._local.workers.values()):
+            try:
+                self._local.sync(_without_restarts, nanny)  # on the cluster's event loop
+                if nanny.pid:
+                    os.kill(nanny.pid, signal.SIGKILL)
+            except Exception:  # noqa: BLE001  (gone already, or never started: close() deals with it)
+                pass
 
     def close(self) -> None:
         self._stack.close()
@@ -96,7 +120,7 @@ class DaskBackend:
 
         if self.scheduler == "local":
             env = {"LEEDL_COURSE": str(self.course)} if self.course is not None else {}
-            cluster = self._stack.enter_context(LocalCluster(
+            cluster = self._local = self._stack.enter_context(LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR, env=env))
             return self._stack.enter_context(Client(cluster, set_as_default=False, deserializers=SAFE))
@@ -258,7 +282,8 @@ class DaskBackend:
             worker = began[1]
             self.note(f"worker {worker} did not finish {entry[0].student} within {limit:g} s; restarting it")
             # In a thread: a restart waits for the worker to come back; the batch goes on meanwhile.
-            threading.Thread(target=self._restart, args=(worker,), daemon=True).start()
+            with stopping.threads_without_signals():
+                threading.Thread(target=self._restart, args=(worker,), daemon=True).start()
             if entry[4] >= 2:
                 pending.pop(f)
                 self.client.cancel([f])

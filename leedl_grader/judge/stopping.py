@@ -70,6 +70,22 @@ def handled():
             signal.signal(s, h if stop.signum is None else signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def threads_without_signals():
+    """Threads started within never take SIGINT or SIGTERM (they start with both blocked), so the
+    kernel hands those to the main thread. One sent to another thread would only set Python's
+    flag, and a main thread blocked in a system call (waiting on a student's reply) would not
+    see it until that call returned: a stopped run could wait out a hanging student's limit."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def quiet_child() -> None:
     """In a pool's judge process: Ctrl-C reaches the whole process group, but stopping is the
     parent's to do (it kills the judges); a judge that raised KeyboardInterrupt on its own would
