@@ -40,6 +40,13 @@ def batch(tmp_path_factory):
     return root, subs, env
 
 
+def _brief(rep: dict) -> str:
+    """What a failure needs to be understood, short enough for pytest not to cut it."""
+    keys = ("ready", "exit_s", "gone_s", "rc", "left", "results_before", "results_after")
+    return (json.dumps({k: rep.get(k) for k in keys}) + f"\ngroups left: {len(rep['groups'])} {rep['groups'][:2]}"
+            f"\nstdout: {rep['stdout'][-1500:]}\nstderr: {rep['stderr'][-1500:]}")
+
+
 @pytest.mark.parametrize("jobs,signals,scheduler", [(1, "INT", None), (1, "TERM,TERM", None), (2, "TERM", None),
                                                     (2, "INT,INT", None), (2, "INT", "local"),
                                                     (2, "TERM,TERM", "local")])
@@ -52,10 +59,11 @@ def test_a_stopped_run_leaves_nothing_and_keeps_what_finished(batch, jobs, signa
     cmd = [sys.executable, str(Path(__file__).parent / "stop_harness.py"), signals, "1", "--", "ch99", str(subs),
            "--out", str(out), "--seed", SEED, "--jobs", str(jobs), *(["--scheduler", scheduler] if scheduler else [])]
     rep = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
-    assert rep["ready"], rep
-    assert rep["left"] == [] and rep["groups"] == [], rep  # nothing alive, no cgroup, 5 s after the signal
-    assert rep["gone_s"] < 5.0, rep
-    assert rep["rc"] == (130 if signals.startswith("INT") else 143), rep
+    brief = _brief(rep)
+    assert rep["ready"], brief
+    assert rep["left"] == [] and rep["groups"] == [], brief  # nothing alive, no cgroup, 5 s after the signal
+    assert rep["gone_s"] < 5.0, brief
+    assert rep["rc"] == (130 if signals.startswith("INT") else 143), brief
     text = rep["stdout"] + rep["stderr"]
     assert "Traceback" not in text and "Error" not in text, text
     done = [n for n in rep["results_after"] if n != "grades.csv"]

@@ -154,7 +154,8 @@ def _judge_bug(r: SubmissionResult, v: Variant) -> Row:
         caught = own.score < own.max_score
         ok = caught and not others
         lost = [c.name for c in r.results if c.exercise == v.exercise and c.score < c.max_score]
-        detail = f"{round(own.score, 2):g}/{own.max_score:g}; caught by {', '.join(lost)}" if caught else "NOT CAUGHT: full marks"
+        detail = (f"{round(own.score, 2):g}/{own.max_score:g}; caught by {', '.join(lost)}" if caught
+                  else "NOT CAUGHT: full marks")
     else:
         ok = r.score == r.max_score
         detail = "full marks" if ok else "; ".join(f"{c.exercise}:{c.name} {c.outcome.value}: {c.message[:120]}"

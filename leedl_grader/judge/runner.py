@@ -222,6 +222,13 @@ class Judge:
         for w in [*self._workers.values(), *self._extra]:
             w.kill()
 
+    def _clean_up(self) -> None:
+        """End the submission's workers and remove its cgroup (once: a second call finds nothing)."""
+        try:
+            self._stop_workers()
+        finally:
+            self._remove_group()
+
     def _stop_workers(self) -> None:
         lost = None
         for w in [*self._workers.values(), *self._extra]:
@@ -278,6 +285,7 @@ class Judge:
         self._usage = {}
         self.trainings = {}
         self._spent = spent = Spent(self.options.time_limits)
+        stopped = False
         try:
             for f in present:
                 # A file whose every exercise is forbidden is never imported: nothing of it can earn a mark.
@@ -301,13 +309,17 @@ class Judge:
                 results.append(r)
         except BaseException as exc:
             if not isinstance(exc, Exception):  # a stop (Ctrl-C, SIGTERM): kill at once, never ask politely
+                stopped = True
                 self._kill_workers()
             raise
         finally:
             try:
-                self._stop_workers()
-            finally:
-                self._remove_group()
+                self._clean_up()
+            except Exception:
+                if not stopped:
+                    raise
+                # A stop must reach the batch: an error here in its place would be taken for this
+                # submission's fault, and the batch would go on. What is left, a later batch's sweep removes.
         results = side_properties_pay_with_the_work(results)
         return SubmissionResult(
             student=student, assignment=self.chapter.name, seed=seed, sandbox=self.options.mode,

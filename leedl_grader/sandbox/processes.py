@@ -106,18 +106,36 @@ class Worker:
         self.uid = uid
         self.limits = limits
         self.exit_cpu = 0.0
-        self.pid = self._read_pid()
+        self.pidfd = None
+        self.pid: int | None = None
+        try:
+            self._read_pid()
+        except BaseException:  # a stop (Ctrl-C) while the process starts: it must not outlive this
+            self._abandon()
+            raise
         # A handle on the process itself, so that a kill can never hit a recycled pid.
         try:
             self.pidfd: int | None = os.pidfd_open(self.pid)
         except (AttributeError, OSError):
             self.pidfd = None
 
-    def _read_pid(self) -> int:
+    def _abandon(self) -> None:
+        """End a process whose start was interrupted: it reports its pid within milliseconds."""
+        if self.pid is None:
+            line = self._status_line(timeout=2.0)
+            if line.startswith("pid "):
+                self.pid = int(line.split()[1])
+        if self.pid is not None:
+            self.kill()
+            self.wait(timeout=2.0)
+        self.chan.close()
+        self.status.close()
+
+    def _read_pid(self) -> None:
         line = self._status_line(timeout=30)
         if not line.startswith("pid "):
             raise WorkerLost("crashed", "the sandbox could not start the student's process")
-        return int(line.split()[1])
+        self.pid = int(line.split()[1])
 
     def _status_line(self, timeout: float) -> str:
         import select
