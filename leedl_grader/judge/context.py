@@ -265,13 +265,19 @@ class Context(ContextProtocol):
             return [sum(float((y.detach().to(torch.float64).abs() * w.abs()).sum())
                         for y, w in zip(leaves(yardstick(*a, **k)), ws)) for (a, k), ws in zip(sets, weights)]
 
-        sets, weights = draw(1)
-        judge_time(sets, weights)  # warm-up
-        bounds = bound(sets, weights)
-        _, want = judge_time(sets, weights)
-        t0 = time.perf_counter()
-        dt = student_time(sets, weights, want)  # warm-up, and a first estimate
-        first = dt if on_cpu else time.perf_counter() - t0
+        def one_set(warm_up: bool = False) -> float:  # the student's time on one fresh input set
+            nonlocal bounds
+            sets, weights = draw(1)
+            if warm_up:
+                judge_time(sets, weights)
+            bounds = bound(sets, weights)
+            _, want = judge_time(sets, weights)
+            t0 = time.perf_counter()
+            dt = student_time(sets, weights, want)
+            return dt if on_cpu else time.perf_counter() - t0
+
+        bounds: list[float] = []
+        first = one_set(warm_up=True)  # both sides' warm-up, and a first estimate
         n = 1
         while n < 1 << 12:
             s1, w1 = draw(n)
@@ -281,12 +287,7 @@ class Context(ContextProtocol):
         s1, w1 = draw(n)
         base = judge_time(s1, w1)[0] / n
         if first > give_up_ratio * base * 4:  # hopeless, or a first call paying a lazy import?
-            sets, weights = draw(1)
-            bounds = bound(sets, weights)
-            _, want = judge_time(sets, weights)
-            t0 = time.perf_counter()
-            dt = student_time(sets, weights, want)
-            first = dt if on_cpu else time.perf_counter() - t0
+            first = one_set()
         if first > give_up_ratio * base * 4:  # hopelessly slow, twice: no need to time it further
             self.ratio = first / base
             return self.ratio

@@ -223,7 +223,7 @@ class Judge:
             w.kill()
 
     def _clean_up(self) -> None:
-        """End the submission's workers and remove its cgroup (once: a second call finds nothing)."""
+        """End the submission's workers and remove its cgroup."""
         try:
             self._stop_workers()
         finally:

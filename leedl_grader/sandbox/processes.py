@@ -106,7 +106,7 @@ class Worker:
         self.uid = uid
         self.limits = limits
         self.exit_cpu = 0.0
-        self.pidfd = None
+        self.pidfd: int | None = None
         self.pid: int | None = None
         try:
             self._read_pid()
@@ -115,7 +115,7 @@ class Worker:
             raise
         # A handle on the process itself, so that a kill can never hit a recycled pid.
         try:
-            self.pidfd: int | None = os.pidfd_open(self.pid)
+            self.pidfd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):
             self.pidfd = None
 
